@@ -1,0 +1,89 @@
+"""The one table that maps names to problems, suites and CLI commands.
+
+The CLI and the benchmark harness read this registry and have no per-problem code paths. Entries
+are ``"module:attribute"`` strings, imported only when used, so that ``orlearn --help`` stays fast
+and benchmark workers (local processes or Ray) can resolve them in a fresh interpreter.
+
+A problem module adds itself by adding lines here:
+
+* ``PROBLEMS[name]``: the task runner, ``run_task(task: Task) -> TaskOutcome``.
+* ``SUITES[name]``: a :class:`SuiteSpec` whose factory ``make(seed: int) -> Suite`` builds the
+  tasks; ``quick=True`` puts its tasks in the ``quick`` demo suite.
+* ``COMMANDS[group][problem]``: a ``typer.Typer`` app or a function added under
+  ``orlearn <group> <problem>`` (groups: ``train``, ``generate``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from orlearn.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A named benchmark suite: where its factory lives, what it is, whether it joins ``quick``."""
+
+    name: str
+    factory: str
+    description: str
+    quick: bool = False
+
+
+PROBLEMS: dict[str, str] = {
+    "milp": "orlearn.problems.milp:run_task",
+    "selftest": "orlearn.bench.selftest:run_task",
+}
+
+SUITES: dict[str, SuiteSpec] = {
+    spec.name: spec
+    for spec in [
+        SuiteSpec(
+            "milp-quick",
+            "orlearn.problems.milp:quick_suite",
+            "small self-made MILPs (knapsack, assignment, facility location) with HiGHS and SCIP",
+            quick=True,
+        ),
+        SuiteSpec(
+            "milp-medium",
+            "orlearn.problems.milp:medium_suite",
+            "larger generated MILPs (knapsack 200-1000 items, facility location 14x60)",
+        ),
+        SuiteSpec(
+            "selftest",
+            "orlearn.bench.selftest:selftest_suite",
+            "synthetic tasks that test the harness (one fails on purpose)",
+        ),
+    ]
+}
+
+COMMANDS: dict[str, dict[str, str]] = {
+    "train": {},
+    "generate": {
+        "milp": "orlearn.problems.milp:generate_command",
+    },
+}
+
+
+def resolve(target: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        raise ConfigError(f"registry entry {target!r} must look like 'package.module:attribute'")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError as exc:
+        raise ConfigError(f"registry entry {target!r}: {module_name} has no {attribute!r}") from exc
+
+
+def problem_runner(problem: str) -> Any:
+    """The task runner registered for ``problem``."""
+    try:
+        target = PROBLEMS[problem]
+    except KeyError:
+        known = ", ".join(sorted(PROBLEMS))
+        raise ConfigError(f"unknown problem {problem!r}; known problems: {known}") from None
+    return resolve(target)
