@@ -101,7 +101,7 @@ def bench(
         "results"),
     seed: Annotated[int, typer.Option(help="Base seed of the suite's instances.")] = 0,
     retry_failed: Annotated[bool, typer.Option(help="Re-run tasks that failed before.")] = True,
-    fresh: Annotated[bool, typer.Option(help="Discard stored results of this suite first.")] = False,
+    fresh: Annotated[bool, typer.Option(help="Discard this suite's stored results.")] = False,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:

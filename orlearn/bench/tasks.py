@@ -159,4 +159,5 @@ def load_suite_file(path: str | Path) -> Suite:
             raw["instance"] = str(candidate.resolve())
         for seed in seeds if seeds is not None else [raw.pop("seed", 0)]:
             tasks.append(Task.from_dict({**raw, "seed": int(seed)}))
-    return Suite(name=meta.get("name", path.stem), tasks=tasks, description=meta.get("description", ""))
+    name = meta.get("name", path.stem)
+    return Suite(name=name, tasks=tasks, description=meta.get("description", ""))

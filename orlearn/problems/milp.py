@@ -188,9 +188,9 @@ def run_task(task: Task) -> TaskOutcome:
         feasible, objective = (
             check_solution(instance, result.values) if result.has_solution else (False, None)
         )
-        if feasible and result.objective is not None and abs(objective - result.objective) > 1e-4 * (
-            1 + abs(objective)
-        ):
+        tolerance = 1e-4 * (1 + abs(objective or 0.0))
+        reported = result.objective
+        if feasible and reported is not None and abs(objective - reported) > tolerance:
             raise InvalidInstanceError(
                 "objective",
                 f"solver reported {result.objective} but the solution costs {objective}",
