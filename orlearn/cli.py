@@ -88,7 +88,8 @@ def solve(
     typer.echo(f"gap:         {'-' if result.gap is None else f'{100 * result.gap:.4g}%'}")
     typer.echo(f"time:        {result.wall_time:.3f} s")
     for key, value in result.extra.items():
-        typer.echo(f"{key + ':':<13}{value}")
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        typer.echo(f"{key + ':':<13} {shown}")
 
 
 @app.command()

@@ -70,6 +70,8 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, float):
+        if abs(value) < 0.5 * 10**-digits:
+            value = 0.0  # no "-0.000" from round-off
         return f"{value:.{digits}f}"
     return str(value)
 
