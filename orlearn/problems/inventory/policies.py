@@ -1,0 +1,248 @@
+"""Inventory policies: heuristics with trainable levels, and neural policies (MLP, GNN).
+
+Every policy is a ``torch.nn.Module`` called as ``policy(state, sim) -> orders [paths, nodes]``
+(units requested by each node from its supplier, >= 0). Feasibility (never shipping more than
+a supplier has) is enforced by the simulator's proportional allocation, so every policy here is
+feasible by construction. Levels of the base-stock family are parameters too, so HDPO fits
+them with the same pathwise gradients as the networks.
+
+Neural inputs are scaled by the mean demand flowing through each node, and outputs are
+``softplus(raw) x scale``, so a freshly initialised network orders about one period's demand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import Tensor, nn
+
+from orlearn.errors import ConfigError
+from orlearn.nn import MLP
+from orlearn.problems.inventory.network import InventoryNetwork
+from orlearn.problems.inventory.simulator import SimState, Simulator
+
+
+def lead_time_demand_quantile(network: InventoryNetwork, ratio: np.ndarray | None = None
+                              ) -> np.ndarray:
+    """Per node, the ``ratio``-quantile of demand over (lead time + 1) periods, Normal
+    approximation (the classic newsvendor base-stock level). Default ratio: p / (p + h) of the
+    node's stores, averaged."""
+    stores = network.stores
+    mean = np.zeros(network.n_nodes)
+    var = np.zeros(network.n_nodes)
+    mean[stores] = network.demand.mean
+    std = network.demand.std if network.demand.std is not None else np.sqrt(network.demand.mean)
+    var[stores] = np.asarray(std) ** 2
+    sub = network.subtree().astype(float)
+    node_mean, node_var = sub @ mean, sub @ var
+    if ratio is None:
+        p, h = network.underage[stores], network.holding[stores]
+        store_ratio = np.zeros(network.n_nodes)
+        store_ratio[stores] = p / (p + h)
+        ratio = (sub @ store_ratio) / np.maximum(sub @ np.isin(np.arange(network.n_nodes),
+                                                                stores), 1)
+    periods = network.lead_time + 1
+    z = stats.norm.ppf(np.clip(ratio, 1e-6, 1 - 1e-6))
+    return periods * node_mean + z * np.sqrt(periods * node_var)
+
+
+class BaseStockPolicy(nn.Module):
+    """Installation base-stock: order up to level S_n on each node's inventory position.
+
+    ``orders = relu(S - position)``. Levels are trainable (``levels`` units per node).
+    """
+
+    def __init__(self, levels: np.ndarray | Tensor) -> None:
+        super().__init__()
+        self.levels = nn.Parameter(torch.as_tensor(np.asarray(levels), dtype=torch.float32))
+
+    def forward(self, state: SimState, sim: Simulator) -> Tensor:
+        return (self.levels.to(state.inventory) - state.position).clamp_min(0.0)
+
+    @classmethod
+    def newsvendor(cls, network: InventoryNetwork) -> BaseStockPolicy:
+        return cls(lead_time_demand_quantile(network))
+
+
+class NewsvendorPolicy(BaseStockPolicy):
+    """Base-stock with fixed newsvendor levels (the (L+1)-period critical-ratio quantile);
+    a heuristic, not trained."""
+
+    def __init__(self, network: InventoryNetwork) -> None:
+        super().__init__(lead_time_demand_quantile(network))
+        self.levels.requires_grad_(False)
+
+
+class CappedBaseStockPolicy(nn.Module):
+    """Capped base-stock (Xin 2021): ``min(relu(S - position), cap)``; both trainable."""
+
+    def __init__(self, levels: np.ndarray | Tensor, caps: np.ndarray | Tensor) -> None:
+        super().__init__()
+        self.levels = nn.Parameter(torch.as_tensor(np.asarray(levels), dtype=torch.float32))
+        self.caps = nn.Parameter(torch.as_tensor(np.asarray(caps), dtype=torch.float32))
+
+    def forward(self, state: SimState, sim: Simulator) -> Tensor:
+        order = (self.levels.to(state.inventory) - state.position).clamp_min(0.0)
+        return torch.minimum(order, self.caps.to(state.inventory).clamp_min(0.0))
+
+    @classmethod
+    def newsvendor(cls, network: InventoryNetwork) -> CappedBaseStockPolicy:
+        return cls(lead_time_demand_quantile(network), 2.0 * network.node_mean_demand())
+
+
+class EchelonStockPolicy(nn.Module):
+    """Echelon base-stock: node n orders up to S_n on its *echelon* position (its own position
+    plus that of every node it supplies, directly or not). Optimal for serial systems with
+    backlog (Clark and Scarf 1960) when levels are right; levels are trainable."""
+
+    def __init__(self, levels: np.ndarray | Tensor) -> None:
+        super().__init__()
+        self.levels = nn.Parameter(torch.as_tensor(np.asarray(levels), dtype=torch.float32))
+
+    def forward(self, state: SimState, sim: Simulator) -> Tensor:
+        echelon = state.position @ sim.subtree.T.to(state.inventory)
+        return (self.levels.to(state.inventory) - echelon).clamp_min(0.0)
+
+    @classmethod
+    def newsvendor(cls, network: InventoryNetwork) -> EchelonStockPolicy:
+        sub = network.subtree().astype(float)
+        cumulative_lead = sub.T @ network.lead_time  # lead time from the top to each node
+        mean = network.node_mean_demand()
+        store_level = lead_time_demand_quantile(network)
+        levels = np.where(np.isin(np.arange(network.n_nodes), network.stores), store_level,
+                          mean * (cumulative_lead + 1) + 0.5 * mean)
+        return cls(levels)
+
+
+def _inventory_features(state: SimState, sim: Simulator) -> Tensor:
+    """[paths, nodes, width] inventory scaled by each node's mean demand per period."""
+    scale = sim.node_mean.clamp_min(1e-6).view(1, -1, 1)
+    return state.inventory / scale
+
+
+class MLPPolicy(nn.Module):
+    """A vanilla MLP on the whole network's scaled inventory state (HDPO's "vanilla" policy).
+
+    Input: every node's on-hand and pipeline (and optionally the last ``past_periods`` store
+    demands), scaled by mean demand; output: one order per node, ``softplus(raw) x mean``.
+    Its input size is tied to the network's size: retrain for another network.
+    """
+
+    def __init__(self, network: InventoryNetwork, hidden: tuple[int, ...] = (32, 32, 32),
+                 activation: str = "elu", past_periods: int = 0) -> None:
+        super().__init__()
+        width = int(network.lead_time.max())
+        self.past_periods = past_periods
+        in_dim = network.n_nodes * width + network.n_stores * past_periods
+        self.net = MLP(in_dim, hidden, network.n_nodes, activation=activation)
+        self.config = {"hidden": list(hidden), "activation": activation,
+                       "past_periods": past_periods}
+
+    def forward(self, state: SimState, sim: Simulator) -> Tensor:
+        x = _inventory_features(state, sim).flatten(1)
+        if self.past_periods:
+            assert state.past_demand is not None
+            stores_mean = sim.node_mean[sim.stores].clamp_min(1e-6).view(1, -1, 1)
+            x = torch.cat([x, (state.past_demand / stores_mean).flatten(1)], dim=1)
+        return nn.functional.softplus(self.net(x)) * sim.node_mean
+
+
+class GNNPolicy(nn.Module):
+    """A GNN on the supply graph (HDPO's GNN policy): works for any network without changing
+    its architecture.
+
+    Nodes: the network's nodes plus one external-supplier node. Node features (fixed size):
+    scaled on-hand, total pipeline, the first ``slots`` pipeline slots, holding and underage
+    cost, lead time, is-store, is-supplier, holds-stock. Edges: supplier -> node, with the
+    node's lead time and scaled inventory position. Node and edge encoders (MLPs), ``steps``
+    residual message-passing blocks (:class:`orlearn.nn.ResidualMessagePassing`), and an edge
+    decoder (on the edge's embedding and those of its two end nodes) giving each node's order
+    ``softplus(raw) x mean demand``. Proportional allocation
+    at each supplier comes from the simulator.
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (32, 32), embed: int = 32, steps: int = 1,
+                 slots: int = 4) -> None:
+        super().__init__()
+        from orlearn.nn import ResidualMessagePassing
+
+        self.slots = slots
+        self.node_in = 3 + slots + 5
+        self.edge_in = 2
+        self.node_encoder = MLP(self.node_in, hidden, embed, activation="relu")
+        self.edge_encoder = MLP(self.edge_in, hidden, embed, activation="relu")
+        self.blocks = nn.ModuleList(
+            [ResidualMessagePassing(embed, embed, hidden=hidden) for _ in range(steps)])
+        self.decoder = MLP(3 * embed, hidden, 1, activation="relu")
+        self.config = {"hidden": list(hidden), "embed": embed, "steps": steps, "slots": slots}
+        self._graph_cache: dict[Any, tuple[Tensor, Tensor]] = {}
+
+    def _graph(self, sim: Simulator, paths: int) -> tuple[Tensor, Tensor]:
+        key = (id(sim), paths, sim.device)
+        if key not in self._graph_cache:
+            n = sim.n_nodes
+            src = torch.where(sim.has_parent, sim.parent, torch.full_like(sim.parent, n))
+            dst = torch.arange(n, device=sim.device)
+            offsets = (torch.arange(paths, device=sim.device) * (n + 1)).view(-1, 1)
+            edge_index = torch.stack([(src.view(1, -1) + offsets).flatten(),
+                                      (dst.view(1, -1) + offsets).flatten()])
+            self._graph_cache = {key: (edge_index, dst)}
+        return self._graph_cache[key]
+
+    def forward(self, state: SimState, sim: Simulator) -> Tensor:
+        paths, n, width = state.inventory.shape
+        inv = _inventory_features(state, sim)
+        pipe = inv[..., 1:]
+        slots = torch.zeros(paths, n, self.slots, device=inv.device, dtype=inv.dtype)
+        k = min(self.slots, max(width - 1, 0))
+        if k:
+            slots[..., :k] = pipe[..., :k]
+        scale = sim.node_mean.clamp_min(1e-6)
+        mean_h = sim.holding[sim.stores].mean().clamp_min(1e-6)
+        static = torch.stack([
+            sim.holding / mean_h, sim.underage / mean_h, sim.lead_time.to(inv.dtype) / 4.0,
+            sim.is_store.to(inv.dtype), sim.holds_stock.to(inv.dtype),
+        ], dim=-1).expand(paths, n, 5)
+        nodes = torch.cat([inv[..., :1], pipe.sum(-1, keepdim=True),
+                           torch.log1p(scale).expand(paths, n).unsqueeze(-1), slots, static],
+                          dim=-1)
+        # the external supplier: no stock figures, flagged by holds_stock = -1
+        supplier = torch.zeros(paths, 1, self.node_in, device=inv.device, dtype=inv.dtype)
+        supplier[..., -1] = -1.0
+        x = torch.cat([nodes, supplier], dim=1).reshape(paths * (n + 1), self.node_in)
+        edge_index, _ = self._graph(sim, paths)
+        edge_attr = torch.stack([
+            (sim.lead_time.to(inv.dtype) / 4.0).expand(paths, n),
+            state.position / scale,
+        ], dim=-1).reshape(paths * n, self.edge_in)
+        h = self.node_encoder(x)
+        e = self.edge_encoder(edge_attr)
+        for block in self.blocks:
+            h, e = block(h, edge_index, e)
+        src, dst = edge_index
+        raw = self.decoder(torch.cat([e, h[src], h[dst]], dim=-1)).view(paths, n)
+        return nn.functional.softplus(raw) * scale
+
+
+POLICIES = ("base_stock", "capped_base_stock", "echelon_stock", "newsvendor", "mlp", "gnn")
+
+
+def make_policy(name: str, network: InventoryNetwork, **options: Any) -> nn.Module:
+    """Build a policy by name for ``network`` (heuristic levels start at newsvendor values)."""
+    if name == "base_stock":
+        return BaseStockPolicy.newsvendor(network)
+    if name == "capped_base_stock":
+        return CappedBaseStockPolicy.newsvendor(network)
+    if name == "echelon_stock":
+        return EchelonStockPolicy.newsvendor(network)
+    if name == "newsvendor":
+        return NewsvendorPolicy(network)
+    if name == "mlp":
+        return MLPPolicy(network, **options)
+    if name == "gnn":
+        options.setdefault("steps", max(1, network.depth()))
+        return GNNPolicy(**options)
+    raise ConfigError(f"unknown inventory policy {name!r}; choose one of {', '.join(POLICIES)}")
