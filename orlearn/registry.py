@@ -35,6 +35,7 @@ class SuiteSpec:
 PROBLEMS: dict[str, str] = {
     "milp": "orlearn.problems.milp:run_task",
     "selftest": "orlearn.bench.selftest:run_task",
+    "inventory": "orlearn.problems.inventory.bench:run_task",
 }
 
 SUITES: dict[str, SuiteSpec] = {
@@ -52,6 +53,22 @@ SUITES: dict[str, SuiteSpec] = {
             "larger generated MILPs (knapsack 200-1000 items, facility location 14x60)",
         ),
         SuiteSpec(
+            "inventory-quick",
+            "orlearn.problems.inventory.bench:quick_suite",
+            "inventory (HDPO): one store, backlog and lost sales, briefly trained",
+            quick=True,
+        ),
+        SuiteSpec(
+            "inventory-paper",
+            "orlearn.problems.inventory.bench:paper_suite",
+            "inventory (HDPO) paper tables: one store backlog/lost sales, serial, transshipment",
+        ),
+        SuiteSpec(
+            "inventory-warehouse",
+            "orlearn.problems.inventory.bench:warehouse_suite",
+            "inventory (HDPO): GNN vs MLP at 128/1,024/8,192 training paths, one warehouse",
+        ),
+        SuiteSpec(
             "selftest",
             "orlearn.bench.selftest:selftest_suite",
             "synthetic tasks that test the harness (one fails on purpose)",
@@ -60,7 +77,9 @@ SUITES: dict[str, SuiteSpec] = {
 }
 
 COMMANDS: dict[str, dict[str, str]] = {
-    "train": {},
+    "train": {
+        "inventory": "orlearn.problems.inventory.bench:train_command",
+    },
     "generate": {
         "milp": "orlearn.problems.milp:generate_command",
     },

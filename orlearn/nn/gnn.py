@@ -150,12 +150,36 @@ class ResidualMessagePassing(MessagePassing):
         self.node_mlp = MLP(node_dim + 2 * edge_dim, hidden, node_dim, activation=activation)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> tuple[Tensor, Tensor]:
-        """Update edges, then nodes; returns ``(x', edge_attr')``."""
+        """Update edges, then nodes; returns ``(x', edge_attr')``.
+
+        With ``x`` of shape [B, N, node_dim] and ``edge_attr`` [B, E, edge_dim], the B graphs
+        share one ``edge_index`` [2, E] (e.g. one supply network, many demand sample paths):
+        the same update runs batched along the node axis, without building a disjoint union.
+        """
+        if x.dim() == 3:
+            return self._forward_shared(x, edge_index, edge_attr)
         n = x.shape[0]
         _check_graph(edge_index, edge_attr, self.edge_channels)
         edge_attr = edge_attr + self.edge_updater(edge_index, x=x, edge_attr=edge_attr)
         incoming = self.propagate(edge_index, edge_attr=edge_attr, size=(n, n))
         outgoing = self.propagate(edge_index.flip(0), edge_attr=edge_attr, size=(n, n))
+        x = x + self.node_mlp(torch.cat([x, incoming, outgoing], dim=-1))
+        return x, edge_attr
+
+    def _forward_shared(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor
+                        ) -> tuple[Tensor, Tensor]:
+        if edge_attr.dim() != 3 or edge_attr.shape[:2] != (x.shape[0], edge_index.shape[1]):
+            raise InvalidInstanceError(
+                "edge_attr", f"expected [B={x.shape[0]}, E={edge_index.shape[1]}, "
+                f"{self.edge_channels}], got {list(edge_attr.shape)}")
+        _check_graph(edge_index, edge_attr[0], self.edge_channels)
+        src, dst = edge_index
+        edge_attr = edge_attr + self.edge_update(x[:, src], x[:, dst], edge_attr)
+        if self.aggr != "add":
+            raise InvalidInstanceError("aggr", "the shared-graph batch supports aggr='add' only")
+        incoming = torch.zeros(*x.shape[:2], self.edge_channels, dtype=x.dtype, device=x.device)
+        incoming = incoming.index_add(1, dst, edge_attr)
+        outgoing = torch.zeros_like(incoming).index_add(1, src, edge_attr)
         x = x + self.node_mlp(torch.cat([x, incoming, outgoing], dim=-1))
         return x, edge_attr
 

@@ -137,3 +137,18 @@ def test_graph_shape_errors(conv: BipartiteGraphConv, block: ResidualMessagePass
     x, index, attr = _directed_graph(6, 10, seed=10)
     with pytest.raises(InvalidInstanceError, match="edge_attr"):
         block(x, index, attr[:, :2])
+
+
+def test_residual_block_shared_graph_batch_equals_pyg_path() -> None:
+    from orlearn.nn import ResidualMessagePassing
+
+    torch.manual_seed(0)
+    block = ResidualMessagePassing(8, 6, hidden=(16,))
+    edge_index = torch.tensor([[3, 0, 0, 1], [0, 1, 2, 3]])
+    x = torch.randn(5, 4, 8)
+    e = torch.randn(5, 4, 6)
+    xb, eb = block(x, edge_index, e)
+    for b in range(5):
+        xs, es = block(x[b], edge_index, e[b])
+        assert torch.allclose(xb[b], xs, atol=1e-5)
+        assert torch.allclose(eb[b], es, atol=1e-5)

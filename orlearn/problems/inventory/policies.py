@@ -155,13 +155,14 @@ class GNNPolicy(nn.Module):
     its architecture.
 
     Nodes: the network's nodes plus one external-supplier node. Node features (fixed size):
-    scaled on-hand, total pipeline, the first ``slots`` pipeline slots, holding and underage
-    cost, lead time, is-store, is-supplier, holds-stock. Edges: supplier -> node, with the
-    node's lead time and scaled inventory position. Node and edge encoders (MLPs), ``steps``
-    residual message-passing blocks (:class:`orlearn.nn.ResidualMessagePassing`), and an edge
-    decoder (on the edge's embedding and those of its two end nodes) giving each node's order
-    ``softplus(raw) x mean demand``. Proportional allocation
-    at each supplier comes from the simulator.
+    scaled on-hand, total pipeline, log mean demand, the first ``slots`` pipeline slots,
+    holding and underage cost, lead time, is-store, holds-stock (-1 for the supplier). Edges:
+    supplier -> node, with the node's lead time and scaled inventory position. Node and edge
+    encoders (MLPs), ``steps`` residual message-passing blocks
+    (:class:`orlearn.nn.ResidualMessagePassing`, run on the graph shared by all sample paths),
+    and an edge decoder (on the edge's embedding and those of its two end nodes) giving each
+    node's order ``softplus(raw) x mean demand``. Proportional allocation at each supplier
+    comes from the simulator.
     """
 
     def __init__(self, hidden: tuple[int, ...] = (32, 32), embed: int = 32, steps: int = 1,
@@ -178,19 +179,6 @@ class GNNPolicy(nn.Module):
             [ResidualMessagePassing(embed, embed, hidden=hidden) for _ in range(steps)])
         self.decoder = MLP(3 * embed, hidden, 1, activation="relu")
         self.config = {"hidden": list(hidden), "embed": embed, "steps": steps, "slots": slots}
-        self._graph_cache: dict[Any, tuple[Tensor, Tensor]] = {}
-
-    def _graph(self, sim: Simulator, paths: int) -> tuple[Tensor, Tensor]:
-        key = (id(sim), paths, sim.device)
-        if key not in self._graph_cache:
-            n = sim.n_nodes
-            src = torch.where(sim.has_parent, sim.parent, torch.full_like(sim.parent, n))
-            dst = torch.arange(n, device=sim.device)
-            offsets = (torch.arange(paths, device=sim.device) * (n + 1)).view(-1, 1)
-            edge_index = torch.stack([(src.view(1, -1) + offsets).flatten(),
-                                      (dst.view(1, -1) + offsets).flatten()])
-            self._graph_cache = {key: (edge_index, dst)}
-        return self._graph_cache[key]
 
     def forward(self, state: SimState, sim: Simulator) -> Tensor:
         paths, n, width = state.inventory.shape
@@ -212,18 +200,20 @@ class GNNPolicy(nn.Module):
         # the external supplier: no stock figures, flagged by holds_stock = -1
         supplier = torch.zeros(paths, 1, self.node_in, device=inv.device, dtype=inv.dtype)
         supplier[..., -1] = -1.0
-        x = torch.cat([nodes, supplier], dim=1).reshape(paths * (n + 1), self.node_in)
-        edge_index, _ = self._graph(sim, paths)
+        x = torch.cat([nodes, supplier], dim=1)  # [paths, n + 1, features]
+        # one graph shared by all paths: edge k runs from node k's supplier to node k
+        src = torch.where(sim.has_parent, sim.parent, torch.full_like(sim.parent, n))
+        dst = torch.arange(n, device=inv.device)
+        edge_index = torch.stack([src, dst])
         edge_attr = torch.stack([
             (sim.lead_time.to(inv.dtype) / 4.0).expand(paths, n),
             state.position / scale,
-        ], dim=-1).reshape(paths * n, self.edge_in)
+        ], dim=-1)
         h = self.node_encoder(x)
         e = self.edge_encoder(edge_attr)
         for block in self.blocks:
             h, e = block(h, edge_index, e)
-        src, dst = edge_index
-        raw = self.decoder(torch.cat([e, h[src], h[dst]], dim=-1)).view(paths, n)
+        raw = self.decoder(torch.cat([e, h[:, src], h[:, dst]], dim=-1)).squeeze(-1)
         return nn.functional.softplus(raw) * scale
 
 

@@ -1,0 +1,188 @@
+"""Benchmark tasks and the ``orlearn train inventory`` command.
+
+A task's ``params`` name a setting and its arguments (``{"setting": "one_store_lost", "p": 9,
+"lead": 2}``); its ``method`` is a policy name (``newsvendor`` is evaluated as is; the others
+are trained by HDPO, or by REINFORCE with ``options["estimator"] = "reinforce"``); its
+``reference`` is the optimal, closed-form or bound cost per period per store. The objective is
+the test cost on paths drawn with a seed the training never saw.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from orlearn.bench.runner import TaskOutcome
+from orlearn.bench.tasks import Suite, Task
+from orlearn.errors import ConfigError
+from orlearn.problems.inventory.hdpo import HDPOConfig, evaluate, train
+from orlearn.problems.inventory.policies import POLICIES, make_policy
+from orlearn.problems.inventory.settings import BACKLOG_L, LOST_SALES_L, LOST_SALES_P, get_setting
+
+TEST_KEYS = ("test_paths", "test_periods", "test_warmup")
+POLICY_KEYS = ("hidden", "embed", "steps", "activation", "past_periods")
+
+
+def run_task(task: Task) -> TaskOutcome:
+    """Train (unless the policy is a fixed heuristic) and test one policy on one setting."""
+    params = dict(task.params)
+    network = get_setting(params.pop("setting"), **params)
+    options = dict(task.options)
+    test = {k: options.pop(k) for k in TEST_KEYS if k in options}
+    policy_options = {k: options.pop(k) for k in POLICY_KEYS if k in options}
+    if "hidden" in policy_options:
+        policy_options["hidden"] = tuple(policy_options["hidden"])
+    policy = make_policy(task.method, network, **policy_options)
+    start = time.perf_counter()
+    extra: dict[str, Any] = {}
+    if task.method != "newsvendor":
+        config = HDPOConfig(seed=task.seed, **options)
+        result = train(network, policy, config, progress=False)
+        policy = result.policy
+        extra.update(dev_cost=result.dev_cost, train_seconds=result.seconds,
+                     epochs=len(result.history))
+    train_time = time.perf_counter() - start
+    mean, stderr = evaluate(
+        network, policy, n_paths=test.get("test_paths", 4096),
+        periods=test.get("test_periods", 5000), warmup=test.get("test_warmup", 3000),
+        seed=10_000 + task.seed,
+    )
+    extra.update(test_stderr=stderr, train_seconds=train_time)
+    return TaskOutcome(objective=mean, feasible=True, time=time.perf_counter() - start,
+                       extra=extra)
+
+
+def _references() -> dict[str, Any]:
+    from orlearn.problems.inventory import references
+
+    return references.REFERENCE_COSTS
+
+
+def _task(setting: dict[str, Any], method: str, reference: float | None, kind: str,
+          options: dict[str, Any], seed: int, label: str) -> Task:
+    return Task(problem="inventory", instance=label, method=method, options=options, seed=seed,
+                reference=reference, reference_kind=kind if reference is not None else "none",
+                params=setting)
+
+
+def quick_suite(seed: int = 0) -> Suite:
+    """A few minutes on 2 CPU cores: backlog L=1 and lost sales p=9 L=1 with base-stock,
+    capped base-stock and a small MLP, briefly trained; short test horizons."""
+    from orlearn.problems.inventory.references import LOST_SALES_OPTIMAL, backlog_base_stock
+
+    short = {"epochs": 15, "train_paths": 2048, "batch_paths": 512, "dev_paths": 1024,
+             "patience": None, "test_paths": 1024, "test_periods": 1500, "test_warmup": 500}
+    tasks = [
+        _task({"setting": "one_store_backlog", "lead": 1}, method,
+              backlog_base_stock(5.0, 1.6, 1.0, 9.0, 1)[1], "optimal", short, seed,
+              "one_store_backlog_L1")
+        for method in ("newsvendor", "base_stock")
+    ]
+    tasks += [
+        _task({"setting": "one_store_lost", "p": 9.0, "lead": 1}, method,
+              LOST_SALES_OPTIMAL[(9.0, 1)], "optimal", short, seed, "one_store_lost_p9_L1")
+        for method in ("base_stock", "capped_base_stock", "mlp")
+    ]
+    return Suite("inventory-quick", tasks, "inventory: one store, backlog and lost sales")
+
+
+def paper_suite(seed: int = 0) -> Suite:
+    """The HDPO paper's one-store and serial tables: every case, heuristics and networks,
+    full training (hours on 2 CPU cores; minutes on a GPU)."""
+    from orlearn.problems.inventory.references import (
+        LOST_SALES_OPTIMAL,
+        SERIAL_OPTIMUM,
+        TRANSSHIPMENT_BOUND,
+        backlog_base_stock,
+    )
+
+    full = {"epochs": 300, "train_paths": 32768, "batch_paths": 8192, "patience": 40}
+    tasks: list[Task] = []
+    for lead in BACKLOG_L:
+        ref = backlog_base_stock(5.0, 1.6, 1.0, 9.0, lead)[1]
+        for method in ("newsvendor", "base_stock", "mlp"):
+            tasks.append(_task({"setting": "one_store_backlog", "lead": lead}, method, ref,
+                               "optimal", full, seed, f"one_store_backlog_L{lead}"))
+    for p in LOST_SALES_P:
+        for lead in LOST_SALES_L:
+            ref = LOST_SALES_OPTIMAL[(p, lead)]
+            for method in ("capped_base_stock", "mlp"):
+                tasks.append(_task({"setting": "one_store_lost", "p": p, "lead": lead}, method,
+                                   ref, "optimal", full, seed,
+                                   f"one_store_lost_p{p:g}_L{lead}"))
+    for method in ("echelon_stock", "mlp", "gnn"):
+        tasks.append(_task({"setting": "serial", "lead": 4}, method, SERIAL_OPTIMUM, "optimal",
+                           full, seed, "serial_L4"))
+    for method in ("base_stock", "mlp", "gnn"):
+        tasks.append(_task({"setting": "transshipment", "n_stores": 3}, method,
+                           TRANSSHIPMENT_BOUND, "bound", full, seed, "transshipment_3s"))
+    return Suite("inventory-paper", tasks, "HDPO paper: one store, serial, transshipment")
+
+
+def warehouse_suite(seed: int = 0) -> Suite:
+    """Data efficiency on one warehouse with lost sales: GNN vs MLP trained on 128 / 1,024 /
+    8,192 paths, 3, 10 and 50 stores (no known optimum: compared between methods)."""
+    tasks: list[Task] = []
+    for n_stores in (3, 10, 50):
+        for paths in (128, 1024, 8192):
+            for method in ("mlp", "gnn"):
+                options = {"epochs": 300, "train_paths": paths,
+                           "batch_paths": min(paths, 1024), "patience": 40}
+                if method == "mlp":
+                    options["hidden"] = [512, 512, 512]
+                tasks.append(_task({"setting": "one_warehouse_lost", "n_stores": n_stores},
+                                   method, None, "none", options, seed,
+                                   f"one_warehouse_{n_stores}s_{paths}paths"))
+    return Suite("inventory-warehouse", tasks, "GNN vs MLP data efficiency, one warehouse")
+
+
+def train_command(
+    setting: Annotated[str, typer.Option(help="one_store_lost, one_store_backlog, serial, "
+                                              "one_warehouse_lost or transshipment.")
+                       ] = "one_store_lost",
+    args: Annotated[str, typer.Option(help='Setting arguments as JSON, e.g. \'{"p": 9, '
+                                           '"lead": 2}\'.')] = "{}",
+    network_file: Annotated[Path | None, typer.Option(help="A network JSON/YAML file "
+                                                            "instead of a setting.")] = None,
+    policy: Annotated[str, typer.Option(help=", ".join(POLICIES))] = "mlp",
+    epochs: Annotated[int, typer.Option()] = 100,
+    train_paths: Annotated[int, typer.Option()] = 8192,
+    batch_paths: Annotated[int, typer.Option()] = 1024,
+    lr: Annotated[float | None, typer.Option()] = None,
+    patience: Annotated[int | None, typer.Option()] = 30,
+    estimator: Annotated[str, typer.Option(help="pathwise (HDPO) or reinforce.")] = "pathwise",
+    seed: Annotated[int, typer.Option()] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    out: Annotated[Path, typer.Option(help="Checkpoint folder (best.* and last.*).")] = Path(
+        "runs/inventory"),
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/last.*.")] = False,
+    test_paths: Annotated[int, typer.Option()] = 4096,
+    test_periods: Annotated[int, typer.Option()] = 5000,
+) -> None:
+    """Train an inventory policy by HDPO, then test it on fresh paths (5,000 periods,
+    3,000 warm-up). The best-on-dev weights are in OUT/best.safetensors."""
+    import sys
+
+    from orlearn.problems.inventory.network import InventoryNetwork
+
+    try:
+        kwargs = json.loads(args)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--args is not valid JSON: {exc}") from None
+    network = (InventoryNetwork.load(network_file) if network_file
+               else get_setting(setting, **kwargs))
+    model = make_policy(policy, network)
+    config = HDPOConfig(epochs=epochs, train_paths=train_paths, batch_paths=batch_paths, lr=lr,
+                        patience=patience, estimator=estimator, seed=seed, device=device)
+    result = train(network, model, config, checkpoint_dir=out, resume=resume,
+                   command=" ".join(["orlearn", *sys.argv[1:]]))
+    mean, stderr = evaluate(network, result.policy, n_paths=test_paths, periods=test_periods,
+                            warmup=min(3000, test_periods // 2), seed=10_000 + seed,
+                            device=device)
+    typer.echo(f"{network.name} {policy}: dev {result.dev_cost:.4f}, test {mean:.4f} "
+               f"+- {stderr:.4f} per period per store; trained in {result.seconds:.1f} s; "
+               f"checkpoint {out / 'best.safetensors'}")
