@@ -56,12 +56,6 @@ def run_task(task: Task) -> TaskOutcome:
                        extra=extra)
 
 
-def _references() -> dict[str, Any]:
-    from orlearn.problems.inventory import references
-
-    return references.REFERENCE_COSTS
-
-
 def _task(setting: dict[str, Any], method: str, reference: float | None, kind: str,
           options: dict[str, Any], seed: int, label: str) -> Task:
     return Task(problem="inventory", instance=label, method=method, options=options, seed=seed,
@@ -95,10 +89,12 @@ def paper_suite(seed: int = 0) -> Suite:
     full training (hours on 2 CPU cores; minutes on a GPU)."""
     from orlearn.problems.inventory.references import (
         LOST_SALES_OPTIMAL,
-        SERIAL_OPTIMUM,
-        TRANSSHIPMENT_BOUND,
+        REFERENCE_COSTS,
         backlog_base_stock,
     )
+
+    serial_optimum = REFERENCE_COSTS["serial_4_stages"].value
+    transshipment_bound = REFERENCE_COSTS["transshipment_3_stores"].value
 
     full = {"epochs": 300, "train_paths": 32768, "batch_paths": 8192, "patience": 40}
     tasks: list[Task] = []
@@ -115,11 +111,11 @@ def paper_suite(seed: int = 0) -> Suite:
                                    ref, "optimal", full, seed,
                                    f"one_store_lost_p{p:g}_L{lead}"))
     for method in ("echelon_stock", "mlp", "gnn"):
-        tasks.append(_task({"setting": "serial", "lead": 4}, method, SERIAL_OPTIMUM, "optimal",
+        tasks.append(_task({"setting": "serial", "lead": 4}, method, serial_optimum, "optimal",
                            full, seed, "serial_L4"))
     for method in ("base_stock", "mlp", "gnn"):
         tasks.append(_task({"setting": "transshipment", "n_stores": 3}, method,
-                           TRANSSHIPMENT_BOUND, "bound", full, seed, "transshipment_3s"))
+                           transshipment_bound, "bound", full, seed, "transshipment_3s"))
     return Suite("inventory-paper", tasks, "HDPO paper: one store, serial, transshipment")
 
 

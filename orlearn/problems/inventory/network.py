@@ -49,6 +49,8 @@ class DemandModel:
         std: standard deviation per store (normal only).
         correlation: pairwise correlation between stores (normal only), in [0, 1).
         data: the given paths for ``kind="array"``.
+        clip: clip Normal demand at 0 (True, the default); HDPO's transshipment setting
+            leaves it unclipped (a negative draw acts as a return).
     """
 
     kind: str
@@ -56,6 +58,7 @@ class DemandModel:
     std: np.ndarray | None = None
     correlation: float = 0.0
     data: np.ndarray | None = field(default=None, repr=False)
+    clip: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in DEMAND_KINDS:
@@ -112,7 +115,9 @@ class DemandModel:
             cov = corr * np.outer(self.std, self.std)
             chol = torch.as_tensor(np.linalg.cholesky(cov + 1e-12 * np.eye(s)), dtype=torch.float64)
             z = torch.randn(n_paths, periods, s, generator=generator, dtype=torch.float64)
-            out = (z @ chol.T + torch.as_tensor(self.mean)).permute(0, 2, 1).clamp_min(0.0)
+            out = (z @ chol.T + torch.as_tensor(self.mean)).permute(0, 2, 1)
+            if self.clip:
+                out = out.clamp_min(0.0)
         else:
             assert self.data is not None
             if self.data.shape[2] < periods:
@@ -131,11 +136,13 @@ class DemandModel:
             out["correlation"] = self.correlation
         if self.data is not None:
             out["data"] = self.data.tolist()
+        if not self.clip:
+            out["clip"] = False
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DemandModel:
-        known = {"kind", "mean", "std", "correlation", "data"}
+        known = {"kind", "mean", "std", "correlation", "data", "clip"}
         unknown = set(data) - known
         if unknown:
             raise InvalidInstanceError("demand", f"unknown fields {sorted(unknown)}",

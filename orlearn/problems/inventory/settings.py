@@ -48,49 +48,63 @@ def serial(lead: int = 4, p: float = 9.0) -> InventoryNetwork:
     )
 
 
-def one_warehouse_lost(n_stores: int = 10, seed: int = 0) -> InventoryNetwork:
-    """One warehouse (h 0.3, lead time 3, supplied externally) and ``n_stores`` stores with
-    lost sales; store parameters drawn with ``seed``: mean demand U[2.5, 7.5], coefficient of
-    variation U[0.25, 0.5], pairwise correlation 0.5 (Normal, clipped at 0), h U[0.7, 1.3],
-    p U[6.3, 11.7], lead time uniform in {2, 3}."""
+def _store_params(n_stores: int, seed: int | None) -> dict[str, np.ndarray]:
+    """Per-store parameters: HDPO's own draws (``seed=None``, reproducing the paper's
+    instances) or fresh draws from the same distributions with ``seed``."""
+    from orlearn.problems.inventory.references import hdpo_store_params
+
     if n_stores < 1:
         raise ConfigError(f"n_stores must be at least 1 (got {n_stores})")
+    if seed is None:
+        return hdpo_store_params(n_stores)
     rng = np.random.default_rng(seed)
-    mean = rng.uniform(2.5, 7.5, n_stores)
-    cv = rng.uniform(0.25, 0.5, n_stores)
-    h = rng.uniform(0.7, 1.3, n_stores)
-    p = rng.uniform(6.3, 11.7, n_stores)
-    lead = rng.integers(2, 4, n_stores)
+    mean = rng.uniform(2.5, 7.5, n_stores).round(3)
+    return {
+        "mean": mean,
+        "std": (mean * rng.uniform(0.25, 0.5, n_stores)).round(3),
+        "holding": rng.uniform(0.7, 1.3, n_stores),
+        "underage": rng.uniform(6.3, 11.7, n_stores),
+        "lead": rng.integers(2, 4, n_stores),
+    }
+
+
+def one_warehouse_lost(n_stores: int = 10, seed: int | None = None) -> InventoryNetwork:
+    """One warehouse (h 0.3, lead time 3, empty at the start) and ``n_stores`` stores with lost
+    sales. Store parameters: mean demand U[2.5, 7.5], coefficient of variation U[0.25, 0.5],
+    pairwise correlation 0.5 (Normal, clipped at 0), h U[0.7, 1.3], p U[6.3, 11.7], lead time
+    in {2, 3}; ``seed=None`` takes HDPO's own draws (the paper's instances)."""
+    params = _store_params(n_stores, seed)
+    label = "hdpo" if seed is None else f"seed{seed}"
     return InventoryNetwork(
-        name=f"one_warehouse_lost_{n_stores}s_seed{seed}",
+        name=f"one_warehouse_lost_{n_stores}s_{label}",
         parent=np.array([-1] + [0] * n_stores),
-        lead_time=np.concatenate([[3], lead]),
-        holding=np.concatenate([[0.3], h]),
-        underage=np.concatenate([[0.0], p]),
-        demand=DemandModel("normal", mean, mean * cv, correlation=0.5),
+        lead_time=np.concatenate([[3], params["lead"]]),
+        holding=np.concatenate([[0.3], params["holding"]]),
+        underage=np.concatenate([[0.0], params["underage"]]),
+        demand=DemandModel("normal", params["mean"], params["std"], correlation=0.5),
         lost_sales=True,
         node_names=("warehouse", *(f"store{k}" for k in range(n_stores))),
     )
 
 
-def transshipment(n_stores: int = 3, seed: int = 0, lead: int = 2, p: float = 4.0
-                  ) -> InventoryNetwork:
-    """A transshipment center (holds no stock, ships all it receives; lead time ``lead`` from
-    the external supplier) and ``n_stores`` stores one period away with backlog; store demand
-    Normal with means U[2.5, 7.5] and cv U[0.16, 0.32], pairwise correlation 0.5, h = 1,
-    p = ``p``. Parameters drawn with ``seed``."""
-    if n_stores < 1:
-        raise ConfigError(f"n_stores must be at least 1 (got {n_stores})")
-    rng = np.random.default_rng(seed)
-    mean = rng.uniform(2.5, 7.5, n_stores)
-    cv = rng.uniform(0.16, 0.32, n_stores)
+def transshipment(n_stores: int = 3, seed: int | None = None, lead: int = 2, p: float = 4.0,
+                  center_lead: int = 3, correlation: float = 0.5) -> InventoryNetwork:
+    """A transshipment center (holds no stock: ships all it receives in proportion to the
+    stores' requests; lead time ``center_lead`` from the external supplier) and ``n_stores``
+    stores with backlog, lead time ``lead`` from the center, h = 1, p = ``p``. Demand Normal,
+    not clipped (as in HDPO), means U[2.5, 7.5], cv U[0.25, 0.5], pairwise ``correlation``;
+    ``seed=None`` takes HDPO's own draws. 3 stores: lower bound 5.754
+    (:func:`orlearn.problems.inventory.references.newsvendor_lower_bound`)."""
+    params = _store_params(n_stores, seed)
+    label = "hdpo" if seed is None else f"seed{seed}"
     return InventoryNetwork(
-        name=f"transshipment_{n_stores}s_seed{seed}",
+        name=f"transshipment_{n_stores}s_{label}",
         parent=np.array([-1] + [0] * n_stores),
-        lead_time=np.concatenate([[lead], np.ones(n_stores, dtype=int)]),
+        lead_time=np.concatenate([[center_lead], np.full(n_stores, lead)]),
         holding=np.concatenate([[0.0], np.ones(n_stores)]),
         underage=np.concatenate([[0.0], np.full(n_stores, p)]),
-        demand=DemandModel("normal", mean, mean * cv, correlation=0.5),
+        demand=DemandModel("normal", params["mean"], params["std"], correlation=correlation,
+                           clip=False),
         lost_sales=False,
         holds_stock=np.array([False] + [True] * n_stores),
         node_names=("center", *(f"store{k}" for k in range(n_stores))),

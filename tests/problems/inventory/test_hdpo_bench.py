@@ -1,0 +1,106 @@
+"""Settings, HDPO training, REINFORCE, benchmark tasks and the train command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from orlearn.bench import Task
+from orlearn.errors import ConfigError
+from orlearn.problems.inventory import BaseStockPolicy, HDPOConfig, evaluate, make_policy, train
+from orlearn.problems.inventory.bench import quick_suite, run_task
+from orlearn.problems.inventory.hdpo import gradient_variance
+from orlearn.problems.inventory.references import backlog_base_stock
+from orlearn.problems.inventory.settings import SETTINGS, get_setting
+
+
+def test_every_setting_builds() -> None:
+    for name in SETTINGS:
+        net = get_setting(name)
+        assert net.n_stores >= 1
+    warehouse = get_setting("one_warehouse_lost", n_stores=10)
+    assert np.allclose(warehouse.demand.mean[:3], [3.743, 4.75, 4.555])  # HDPO's own draws
+    assert warehouse.lead_time.tolist()[:4] == [3, 2, 3, 2]
+    with pytest.raises(ConfigError, match="unknown inventory setting"):
+        get_setting("two_stores")
+    with pytest.raises(ConfigError, match="setting serial"):
+        get_setting("serial", n_stores=3)
+
+
+def test_transshipment_demand_is_not_clipped() -> None:
+    net = get_setting("transshipment")
+    demand = net.demand.sample(4000, 10, torch.Generator().manual_seed(0))
+    assert (demand < 0).any()
+    assert not np.asarray(net.holds_stock)[0]
+
+
+def test_hdpo_fits_base_stock_level_to_the_closed_form() -> None:
+    net = get_setting("one_store_backlog", lead=1)
+    s_opt, cost_opt = backlog_base_stock(5.0, 1.6, 1.0, 9.0, 1)
+    policy = BaseStockPolicy(np.array([5.0]))  # far too low to start
+    config = HDPOConfig(epochs=25, train_paths=2048, batch_paths=512, dev_paths=512,
+                        patience=None, lr=0.5, seed=0)
+    result = train(net, policy, config, progress=False)
+    assert abs(float(result.policy.levels) - s_opt) < 0.5
+    cost, _ = evaluate(net, result.policy, n_paths=1024, periods=1500, warmup=500)
+    assert cost == pytest.approx(cost_opt, rel=0.01)
+
+
+def test_reinforce_trains_and_has_far_noisier_gradients() -> None:
+    net = get_setting("one_store_lost", p=9, lead=1)
+    policy = make_policy("base_stock", net)
+    _, var_pathwise = gradient_variance(net, policy, "pathwise", n_batches=8, batch_paths=128)
+    _, var_reinforce = gradient_variance(net, policy, "reinforce", n_batches=8,
+                                         batch_paths=128)
+    assert var_reinforce.sum() > 10 * var_pathwise.sum()
+    result = train(net, make_policy("base_stock", net),
+                   HDPOConfig(epochs=2, train_paths=256, batch_paths=128, dev_paths=128,
+                              estimator="reinforce", patience=None), progress=False)
+    assert np.isfinite(result.dev_cost)
+
+
+def test_bad_training_options() -> None:
+    net = get_setting("one_store_lost")
+    with pytest.raises(ConfigError, match="estimator"):
+        train(net, make_policy("mlp", net), HDPOConfig(estimator="ppo"), progress=False)
+    with pytest.raises(ConfigError, match="no trainable"):
+        train(net, make_policy("newsvendor", net), HDPOConfig(epochs=1), progress=False)
+    with pytest.raises(ConfigError, match="unknown inventory policy"):
+        make_policy("lstm", net)
+
+
+def test_quick_suite_tasks_and_a_tiny_run() -> None:
+    suite = quick_suite()
+    assert len(suite) >= 4 and all(t.reference for t in suite.tasks)
+    task = Task("inventory", "tiny", "mlp", params={"setting": "one_store_lost", "p": 9.0,
+                                                    "lead": 1},
+                options={"epochs": 2, "train_paths": 256, "batch_paths": 128,
+                         "dev_paths": 128, "test_paths": 128, "test_periods": 300,
+                         "test_warmup": 100, "hidden": [8, 8]},
+                reference=5.44, reference_kind="optimal")
+    outcome = run_task(task)
+    assert outcome.feasible and 5.0 < outcome.objective < 20.0
+    assert outcome.extra["epochs"] == 2
+
+
+def test_train_command_writes_a_checkpoint(tmp_path) -> None:
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "orlearn.cli", "train", "inventory", "--setting",
+         "one_store_backlog", "--args", '{"lead": 1}', "--policy", "base_stock", "--epochs", "3",
+         "--train-paths", "512", "--batch-paths", "256", "--test-paths", "256",
+         "--test-periods", "400", "--out", str(out)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test" in result.stdout
+    assert (out / "best.safetensors").exists() and (out / "best.json").exists()
+    bad = subprocess.run(
+        [sys.executable, "-m", "orlearn.cli", "train", "inventory", "--args", "{lead: 1}"],
+        capture_output=True, text=True,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("orlearn: error: --args")
