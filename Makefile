@@ -25,7 +25,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check orlearn tests benchmarks
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q tests notebooks --nbmake \
+		--nbmake-timeout=900
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache

@@ -64,6 +64,21 @@ SUITES: dict[str, SuiteSpec] = {
             "inventory (HDPO) paper tables: one store backlog/lost sales, serial, transshipment",
         ),
         SuiteSpec(
+            "inventory-lost-sales",
+            "orlearn.problems.inventory.bench:lost_sales_suite",
+            "inventory (HDPO): one store, lost sales, 16 (p, L) cases vs the optimum",
+        ),
+        SuiteSpec(
+            "inventory-backlog",
+            "orlearn.problems.inventory.bench:backlog_suite",
+            "inventory (HDPO): one store, backlog, 6 lead times vs the closed form",
+        ),
+        SuiteSpec(
+            "inventory-networks",
+            "orlearn.problems.inventory.bench:network_suite",
+            "inventory (HDPO): serial 4 stages and transshipment 3 stores",
+        ),
+        SuiteSpec(
             "inventory-warehouse",
             "orlearn.problems.inventory.bench:warehouse_suite",
             "inventory (HDPO): GNN vs MLP at 128/1,024/8,192 training paths, one warehouse",
