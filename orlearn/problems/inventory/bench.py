@@ -19,6 +19,7 @@ import typer
 from orlearn.bench.runner import TaskOutcome
 from orlearn.bench.tasks import Suite, Task
 from orlearn.errors import ConfigError
+from orlearn.nn import seed_everything
 from orlearn.problems.inventory.hdpo import HDPOConfig, evaluate, train
 from orlearn.problems.inventory.policies import POLICIES, make_policy
 from orlearn.problems.inventory.settings import BACKLOG_L, LOST_SALES_L, LOST_SALES_P, get_setting
@@ -36,6 +37,7 @@ def run_task(task: Task) -> TaskOutcome:
     policy_options = {k: options.pop(k) for k in POLICY_KEYS if k in options}
     if "hidden" in policy_options:
         policy_options["hidden"] = tuple(policy_options["hidden"])
+    seed_everything(task.seed)  # the policy's initial weights
     policy = make_policy(task.method, network, **policy_options)
     start = time.perf_counter()
     extra: dict[str, Any] = {}
@@ -206,6 +208,7 @@ def train_command(
         raise ConfigError(f"--args is not valid JSON: {exc}") from None
     network = (InventoryNetwork.load(network_file) if network_file
                else get_setting(setting, **kwargs))
+    seed_everything(seed)  # the policy's initial weights
     model = make_policy(policy, network)
     config = HDPOConfig(epochs=epochs, train_paths=train_paths, batch_paths=batch_paths, lr=lr,
                         patience=patience, estimator=estimator, seed=seed, device=device)

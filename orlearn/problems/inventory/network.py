@@ -1,7 +1,10 @@
 """Inventory networks: nodes on a supply tree, their costs and lead times, and store demand.
 
-A network is a forest of nodes. Each node has one supplier: its ``parent`` node, or the
-external supplier (``parent = -1``, unlimited stock). Nodes with no children are *stores*:
+A network is a directed acyclic graph of supply edges. Each node has one primary supplier:
+its ``parent`` node, or the external supplier (``parent = -1``, unlimited stock); optional
+``extra_edges`` add more suppliers to a node (multi-sourcing, e.g. stores served by two
+warehouses). Edge k < n_nodes is node k's primary edge; extra edges follow in the given order.
+Nodes that supply no one are *stores*:
 they face demand, pay holding cost ``h`` per unit left on hand and underage cost ``p`` per unit
 short (lost sale or backorder) at the end of each period. Upstream nodes (warehouses, echelons)
 pay holding cost on what is left on hand after shipping. A node with ``holds_stock=False`` is a
@@ -164,6 +167,8 @@ class InventoryNetwork:
         lost_sales: unmet demand is lost (True) or backlogged (False).
         holds_stock: per node; False for a transshipment center (ships all it has).
         node_names: labels of the nodes.
+        extra_edges: optional [K, 3] integer rows ``(supplier, node, lead_time)``: further
+            supply edges besides each node's ``parent`` (multi-sourcing).
     """
 
     name: str
@@ -175,6 +180,7 @@ class InventoryNetwork:
     lost_sales: bool = True
     holds_stock: np.ndarray | None = None
     node_names: tuple[str, ...] = ()
+    extra_edges: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         parent = _array("parent", self.parent, dtype=float)
@@ -208,6 +214,26 @@ class InventoryNetwork:
                 "lead_time", f"needs {n} integers >= 1 (one per node), got {lead.tolist()}"
             )
         object.__setattr__(self, "lead_time", lead.astype(int))
+        extra = np.zeros((0, 3), dtype=int) if self.extra_edges is None else np.asarray(
+            self.extra_edges, dtype=float)
+        if extra.size == 0:
+            extra = np.zeros((0, 3), dtype=int)
+        if extra.ndim != 2 or extra.shape[1] != 3 or np.any(extra != np.round(extra)):
+            raise InvalidInstanceError(
+                "extra_edges", "must be integer rows (supplier, node, lead_time)")
+        extra = extra.astype(int)
+        for sup, node, lead_e in extra:
+            if not (0 <= sup < n and 0 <= node < n and sup != node):
+                raise InvalidInstanceError(
+                    "extra_edges", f"edge ({sup}, {node}) joins nodes that do not exist",
+                    f"use node indices in 0..{n - 1}")
+            if lead_e < 1:
+                raise InvalidInstanceError("extra_edges", f"edge ({sup}, {node}) has lead "
+                                           f"time {lead_e}; lead times are >= 1")
+            if sup == parent[node] or np.sum((extra[:, 0] == sup) & (extra[:, 1] == node)) > 1:
+                raise InvalidInstanceError("extra_edges", f"edge ({sup}, {node}) is given twice")
+        object.__setattr__(self, "extra_edges", extra)
+        self._check_acyclic(n)
         for name in ("holding", "underage"):
             values = _array(name, getattr(self, name))
             if values.size != n:
@@ -242,18 +268,49 @@ class InventoryNetwork:
         return int(self.parent.size)
 
     @property
+    def edges(self) -> np.ndarray:
+        """All supply edges as [E, 3] rows (supplier or -1, node, lead time); edge k < n_nodes
+        is node k's primary edge."""
+        primary = np.stack([self.parent, np.arange(self.n_nodes), self.lead_time], axis=1)
+        return np.concatenate([primary, self.extra_edges], axis=0)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.n_nodes + len(self.extra_edges))
+
+    def _check_acyclic(self, n: int) -> None:
+        indegree = np.zeros(n, dtype=int)
+        edges = [(int(a), int(b)) for a, b, _ in self.edges if a >= 0]
+        for _, b in edges:
+            indegree[b] += 1
+        ready = [v for v in range(n) if indegree[v] == 0]
+        visited = 0
+        while ready:
+            v = ready.pop()
+            visited += 1
+            for a, b in edges:
+                if a == v:
+                    indegree[b] -= 1
+                    if indegree[b] == 0:
+                        ready.append(b)
+        if visited < n:
+            raise InvalidInstanceError("extra_edges", "the supply edges form a cycle",
+                                       "supply must flow one way, from suppliers to stores")
+
+    @property
     def children(self) -> list[list[int]]:
         out: list[list[int]] = [[] for _ in range(self.n_nodes)]
-        for node, sup in enumerate(self.parent):
+        for sup, node, _ in self.edges:
             if sup >= 0:
-                out[sup].append(node)
+                out[sup].append(int(node))
         return out
 
     @property
     def stores(self) -> np.ndarray:
-        """Indices of the store nodes (no children), in increasing order."""
+        """Indices of the store nodes (they supply no one), in increasing order."""
         has_child = np.zeros(self.n_nodes, dtype=bool)
-        has_child[self.parent[self.parent >= 0]] = True
+        sources = self.edges[:, 0]
+        has_child[sources[sources >= 0]] = True
         return np.flatnonzero(~has_child)
 
     @property
@@ -264,28 +321,31 @@ class InventoryNetwork:
         """Boolean matrix M[n, m]: node m is n itself or supplied (directly or not) by n."""
         n = self.n_nodes
         out = np.eye(n, dtype=bool)
+        children = self.children
         for node in range(n):
-            sup = int(self.parent[node])
-            while sup != -1:
-                out[sup, node] = True
-                sup = int(self.parent[sup])
+            stack = list(children[node])
+            while stack:
+                m = stack.pop()
+                if not out[node, m]:
+                    out[node, m] = True
+                    stack.extend(children[m])
         return out
 
     def node_mean_demand(self) -> np.ndarray:
-        """Mean demand flowing through each node per period (sum over its stores)."""
+        """Mean demand flowing through each node per period: the sum over the stores it
+        reaches (an upper bound when stores have several suppliers)."""
         per_store = np.zeros(self.n_nodes)
         per_store[self.stores] = self.demand.mean
         return self.subtree().astype(float) @ per_store
 
     def depth(self) -> int:
         """Number of nodes on the longest supply chain (1 for a single store)."""
-        best = 0
-        for node in range(self.n_nodes):
-            k, sup = 1, int(self.parent[node])
-            while sup != -1:
-                k, sup = k + 1, int(self.parent[sup])
-            best = max(best, k)
-        return best
+        longest = np.ones(self.n_nodes, dtype=int)
+        for _ in range(self.n_nodes):
+            for sup, node, _ in self.edges:
+                if sup >= 0:
+                    longest[node] = max(longest[node], longest[sup] + 1)
+        return int(longest.max())
 
     def with_(self, **changes: Any) -> InventoryNetwork:
         """A copy with some fields changed (validated again)."""
@@ -303,6 +363,7 @@ class InventoryNetwork:
             "holds_stock": np.asarray(self.holds_stock).tolist(),
             "node_names": list(self.node_names),
             "demand": self.demand.to_dict(),
+            **({"extra_edges": self.extra_edges.tolist()} if len(self.extra_edges) else {}),
         }
 
     @classmethod
@@ -313,7 +374,7 @@ class InventoryNetwork:
         if missing:
             raise InvalidInstanceError(str(sorted(missing)[0]), "is missing from the network",
                                        f"required fields: {sorted(required)}")
-        known = required | {"name", "lost_sales", "holds_stock", "node_names"}
+        known = required | {"name", "lost_sales", "holds_stock", "node_names", "extra_edges"}
         unknown = set(data) - known
         if unknown:
             raise InvalidInstanceError(str(sorted(unknown)[0]), "is not a network field",

@@ -7,7 +7,9 @@ feasible by construction. Levels of the base-stock family are parameters too, so
 them with the same pathwise gradients as the networks.
 
 Neural inputs are scaled by the mean demand flowing through each node, and outputs are
-``softplus(raw) x scale``, so a freshly initialised network orders about one period's demand.
+``softplus(raw) x scale``, so a freshly initialised network orders about one period's demand;
+they are bounded by ``MAX_ORDER_PERIODS`` periods of mean demand, so that a poorly trained
+network cannot run away on states it never saw (more stock -> larger inputs -> larger orders).
 """
 
 from __future__ import annotations
@@ -117,6 +119,14 @@ class EchelonStockPolicy(nn.Module):
         return cls(levels)
 
 
+MAX_ORDER_PERIODS = 10.0
+
+
+def _bounded_order(raw: Tensor, scale: Tensor) -> Tensor:
+    """``softplus(raw) x scale``, at most ``MAX_ORDER_PERIODS x scale``."""
+    return torch.minimum(nn.functional.softplus(raw), raw.new_tensor(MAX_ORDER_PERIODS)) * scale
+
+
 def _inventory_features(state: SimState, sim: Simulator) -> Tensor:
     """[paths, nodes, width] inventory scaled by each node's mean demand per period."""
     scale = sim.node_mean.clamp_min(1e-6).view(1, -1, 1)
@@ -127,17 +137,18 @@ class MLPPolicy(nn.Module):
     """A vanilla MLP on the whole network's scaled inventory state (HDPO's "vanilla" policy).
 
     Input: every node's on-hand and pipeline (and optionally the last ``past_periods`` store
-    demands), scaled by mean demand; output: one order per node, ``softplus(raw) x mean``.
+    demands), scaled by mean demand; output: one order per supply edge (per node on a tree),
+    ``softplus(raw) x mean demand of the receiving node``.
     Its input size is tied to the network's size: retrain for another network.
     """
 
     def __init__(self, network: InventoryNetwork, hidden: tuple[int, ...] = (32, 32, 32),
                  activation: str = "elu", past_periods: int = 0) -> None:
         super().__init__()
-        width = int(network.lead_time.max())
         self.past_periods = past_periods
+        width = int(network.edges[:, 2].max())
         in_dim = network.n_nodes * width + network.n_stores * past_periods
-        self.net = MLP(in_dim, hidden, network.n_nodes, activation=activation)
+        self.net = MLP(in_dim, hidden, network.n_edges, activation=activation)
         self.config = {"hidden": list(hidden), "activation": activation,
                        "past_periods": past_periods}
 
@@ -147,7 +158,7 @@ class MLPPolicy(nn.Module):
             assert state.past_demand is not None
             stores_mean = sim.node_mean[sim.stores].clamp_min(1e-6).view(1, -1, 1)
             x = torch.cat([x, (state.past_demand / stores_mean).flatten(1)], dim=1)
-        return nn.functional.softplus(self.net(x)) * sim.node_mean
+        return _bounded_order(self.net(x), sim.node_mean[sim.edge_dst])
 
 
 class GNNPolicy(nn.Module):
@@ -201,20 +212,20 @@ class GNNPolicy(nn.Module):
         supplier = torch.zeros(paths, 1, self.node_in, device=inv.device, dtype=inv.dtype)
         supplier[..., -1] = -1.0
         x = torch.cat([nodes, supplier], dim=1)  # [paths, n + 1, features]
-        # one graph shared by all paths: edge k runs from node k's supplier to node k
-        src = torch.where(sim.has_parent, sim.parent, torch.full_like(sim.parent, n))
-        dst = torch.arange(n, device=inv.device)
+        # one graph shared by all paths: every supply edge, the outside supplier as node n
+        src = torch.where(sim.edge_internal, sim.edge_src, torch.full_like(sim.edge_src, n))
+        dst = sim.edge_dst
         edge_index = torch.stack([src, dst])
         edge_attr = torch.stack([
-            (sim.lead_time.to(inv.dtype) / 4.0).expand(paths, n),
-            state.position / scale,
+            (sim.edge_lead.to(inv.dtype) / 4.0).expand(paths, sim.n_edges),
+            (state.position / scale)[:, dst],
         ], dim=-1)
         h = self.node_encoder(x)
         e = self.edge_encoder(edge_attr)
         for block in self.blocks:
             h, e = block(h, edge_index, e)
         raw = self.decoder(torch.cat([e, h[:, src], h[:, dst]], dim=-1)).squeeze(-1)
-        return nn.functional.softplus(raw) * scale
+        return _bounded_order(raw, scale[dst])
 
 
 POLICIES = ("base_stock", "capped_base_stock", "echelon_stock", "newsvendor", "mlp", "gnn")

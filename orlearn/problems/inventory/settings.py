@@ -111,12 +111,52 @@ def transshipment(n_stores: int = 3, seed: int | None = None, lead: int = 2, p: 
     )
 
 
+#: HDPO's warehouse-store connections for 2 warehouses and 10 stores (rows: warehouses).
+HDPO_ADJACENCY_2x10 = np.array([
+    [0, 0, 1, 1, 1, 0, 1, 1, 1, 0],
+    [1, 1, 1, 1, 1, 1, 0, 1, 1, 1],
+])
+
+
+def many_warehouses(n_stores: int = 10, adjacency: np.ndarray | None = None,
+                    seed: int | None = None) -> InventoryNetwork:
+    """Two warehouses (h 0.3 and 0.35, lead time 3) serving ``n_stores`` lost-sales stores
+    through an adjacency matrix (rows: warehouses; a store may have both as suppliers:
+    multi-sourcing). Store parameters as in :func:`one_warehouse_lost`; the default adjacency
+    is HDPO's 2 x 10 one. A store's lead time is the same from either warehouse."""
+    adjacency = HDPO_ADJACENCY_2x10 if adjacency is None else np.asarray(adjacency)
+    if adjacency.shape != (2, n_stores):
+        raise ConfigError(f"adjacency must have shape (2, {n_stores}), got {adjacency.shape}")
+    if np.any(adjacency.sum(0) == 0):
+        raise ConfigError("every store needs at least one warehouse in the adjacency matrix")
+    params = _store_params(n_stores, seed)
+    parent = [-1, -1]
+    extra = []
+    for k in range(n_stores):
+        sources = np.flatnonzero(adjacency[:, k])
+        parent.append(int(sources[0]))
+        extra += [(int(w), 2 + k, int(params["lead"][k])) for w in sources[1:]]
+    label = "hdpo" if seed is None else f"seed{seed}"
+    return InventoryNetwork(
+        name=f"many_warehouses_2w_{n_stores}s_{label}",
+        parent=np.array(parent),
+        lead_time=np.concatenate([[3, 3], params["lead"]]),
+        holding=np.concatenate([[0.3, 0.35], params["holding"]]),
+        underage=np.concatenate([[0.0, 0.0], params["underage"]]),
+        demand=DemandModel("normal", params["mean"], params["std"], correlation=0.5),
+        lost_sales=True,
+        node_names=("warehouse0", "warehouse1", *(f"store{k}" for k in range(n_stores))),
+        extra_edges=np.array(extra, dtype=int).reshape(-1, 3),
+    )
+
+
 SETTINGS = {
     "one_store_lost": one_store_lost,
     "one_store_backlog": one_store_backlog,
     "serial": serial,
     "one_warehouse_lost": one_warehouse_lost,
     "transshipment": transshipment,
+    "many_warehouses": many_warehouses,
 }
 
 

@@ -114,20 +114,23 @@ class Simulator:
         self.is_store = torch.zeros(n, dtype=torch.bool, device=self.device)
         self.is_store[self.stores] = True
         self.parent = torch.as_tensor(network.parent, device=self.device)
-        self.has_parent = self.parent >= 0
-        self.supplier = self.parent.clamp_min(0)  # index used only where has_parent
+        edges = torch.as_tensor(network.edges, device=self.device)
+        self.n_edges = int(edges.shape[0])
+        self.edge_src, self.edge_dst, self.edge_lead = edges[:, 0], edges[:, 1], edges[:, 2]
+        self.edge_internal = self.edge_src >= 0  # supplied by a node, not the outside
+        self.edge_supplier = self.edge_src.clamp_min(0)
+        indegree = torch.zeros(n, **kw).index_add(
+            0, self.edge_dst, torch.ones(self.n_edges, **kw))
+        self.edge_share = 1.0 / indegree[self.edge_dst]  # node order split over its edges
         self.holding = torch.as_tensor(network.holding, **kw)
         self.underage = torch.as_tensor(network.underage, **kw)
         self.holds_stock = torch.as_tensor(network.holds_stock, device=self.device)
         self.lead_time = torch.as_tensor(network.lead_time, device=self.device)
-        self.width = int(network.lead_time.max())
+        self.width = int(network.edges[:, 2].max())
         self.node_mean = torch.as_tensor(network.node_mean_demand(), **kw)
         self.subtree = torch.as_tensor(network.subtree(), **kw)  # [n, m]
-        self._slot = self._slots(self.lead_time.view(1, n))
-
-    def _slots(self, lead: Tensor) -> Tensor:
-        """One-hot [*, nodes, width] of the pipeline slot where a new shipment goes."""
-        return torch.nn.functional.one_hot(lead.long() - 1, self.width).to(self.dtype)
+        # where each edge's shipment lands in the flattened [nodes x width] pipeline
+        self._landing = self.edge_dst * self.width + self.edge_lead - 1
 
     # --- states and demand -----------------------------------------------------------------
     def initial_state(self, n_paths: int, generator: torch.Generator | None = None,
@@ -155,25 +158,31 @@ class Simulator:
     # --- one period ------------------------------------------------------------------------
     def step(self, state: SimState, orders: Tensor, demand: Tensor) -> tuple[SimState, Tensor,
                                                                              Tensor]:
-        """Advance one period. Returns (next state, cost per node [paths, nodes], shipped)."""
+        """Advance one period. ``orders`` are per supply edge [paths, edges], or per node
+        [paths, nodes] (split evenly over a node's edges; the same thing on a tree).
+
+        Returns (next state, cost per node [paths, nodes], shipped per edge [paths, edges]).
+        """
         inv = state.inventory
         paths = inv.shape[0]
-        if orders.shape != (paths, self.n_nodes):
+        if orders.shape == (paths, self.n_nodes) and self.n_edges != self.n_nodes:
+            orders = orders[:, self.edge_dst] * self.edge_share
+        if orders.shape != (paths, self.n_edges):
             raise InvalidInstanceError(
-                "orders", f"expected shape [{paths}, {self.n_nodes}], got {list(orders.shape)}"
-            )
+                "orders", f"expected shape [{paths}, {self.n_edges}] (one per supply edge), "
+                f"got {list(orders.shape)}")
         orders = orders.clamp_min(0.0)
         on_hand = inv[..., 0]
+        internal, supplier = self.edge_internal, self.edge_supplier
         # 2. shipments from supplier nodes, feasible by construction
         requested = torch.zeros_like(on_hand).index_add(
-            1, self.supplier[self.has_parent], orders[:, self.has_parent])
+            1, supplier[internal], orders[:, internal])
         available = on_hand.clamp_min(0.0)
         ratio = available / requested.clamp_min(1e-9)
         scale = torch.where(self.holds_stock, ratio.clamp(max=1.0), ratio)
         scale = torch.where(requested > 1e-9, scale, torch.ones_like(scale))
-        shipped = torch.where(self.has_parent, orders * scale[:, self.supplier], orders)
-        outflow = torch.zeros_like(on_hand).index_add(
-            1, self.supplier[self.has_parent], shipped[:, self.has_parent])
+        shipped = torch.where(internal, orders * scale[:, supplier], orders)
+        outflow = torch.zeros_like(on_hand).index_add(1, supplier[internal], shipped[:, internal])
         # 3. demand at the stores, holding upstream
         post = on_hand - outflow
         store_post = on_hand[:, self.stores] - demand
@@ -184,14 +193,16 @@ class Simulator:
         if self.network.lost_sales:
             store_post = store_post.clamp_min(0.0)
         post = post.index_copy(1, self.stores, store_post)
-        # 4. pipeline moves; new shipments enter their slot
+        # 4. pipeline moves; new shipments land in their slot
         if self.width > 1:
             head = post + inv[..., 1]
             nxt = torch.cat([head.unsqueeze(-1), inv[..., 2:],
                              torch.zeros_like(inv[..., :1])], dim=-1)
         else:
             nxt = post.unsqueeze(-1)
-        nxt = nxt + shipped.unsqueeze(-1) * self._slot
+        arrivals = torch.zeros(paths, self.n_nodes * self.width, device=inv.device,
+                               dtype=inv.dtype).index_add(1, self._landing, shipped)
+        nxt = nxt + arrivals.view(paths, self.n_nodes, self.width)
         past = state.past_demand
         if past is not None and past.shape[-1] > 0:
             past = torch.cat([past[..., 1:], demand.unsqueeze(-1)], dim=-1)

@@ -76,15 +76,30 @@ def test_bad_training_options() -> None:
 def test_quick_suite_tasks_and_a_tiny_run() -> None:
     suite = quick_suite()
     assert len(suite) >= 4 and all(t.reference for t in suite.tasks)
-    task = Task("inventory", "tiny", "mlp", params={"setting": "one_store_lost", "p": 9.0,
-                                                    "lead": 1},
+    task = Task("inventory", "tiny", "capped_base_stock",
+                params={"setting": "one_store_lost", "p": 9.0, "lead": 1},
                 options={"epochs": 2, "train_paths": 256, "batch_paths": 128,
                          "dev_paths": 128, "test_paths": 128, "test_periods": 300,
-                         "test_warmup": 100, "hidden": [8, 8]},
+                         "test_warmup": 100},
                 reference=5.44, reference_kind="optimal")
     outcome = run_task(task)
-    assert outcome.feasible and 5.0 < outcome.objective < 20.0
-    assert outcome.extra["epochs"] == 2
+    assert outcome.feasible and outcome.extra["epochs"] == 2
+    assert 0.98 * 5.44 < outcome.objective < 8.0  # never (much) below the optimum
+    assert run_task(task).objective == outcome.objective  # seeded: the same run again
+
+
+def test_mlp_training_is_seeded_and_improves() -> None:
+    net = get_setting("one_store_lost", p=9, lead=1)
+    config = HDPOConfig(epochs=6, train_paths=1024, batch_paths=256, dev_paths=512, lr=0.01,
+                        patience=None, seed=3)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        runs.append(train(net, make_policy("mlp", net), config, progress=False))
+    assert runs[0].dev_cost == runs[1].dev_cost
+    values = [r["val"] for r in runs[0].history]
+    assert min(values[1:]) < values[0]
+    assert runs[0].dev_cost < 1.1 * 5.44  # within 10% of the optimum after 6 short epochs
 
 
 def test_train_command_writes_a_checkpoint(tmp_path) -> None:
