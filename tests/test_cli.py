@@ -67,12 +67,19 @@ def test_malformed_mps_is_refused_by_both_solvers(tmp_path: Path) -> None:
 def test_quick_suite_prints_its_table(tmp_path: Path) -> None:
     result = orlearn("bench", "quick", "--out", str(tmp_path), "--workers", "2", "--no-progress")
     assert result.returncode == 0, result.stderr
-    assert "quick (14/14 tasks" in result.stdout
+    from orlearn.bench import get_suite
+
+    n_tasks = len(get_suite("quick").tasks)
+    assert f"quick ({n_tasks}/{n_tasks} tasks" in result.stdout
     summary = (tmp_path / "quick" / "summary.csv").read_text().splitlines()
     assert summary[0].startswith("problem,method,tasks,ok,failed,feasible,mean_gap_pct")
     rows = [json.loads(line) for line in (tmp_path / "quick" / "results.jsonl").open()]
-    assert len(rows) == 14 and all(r["status"] == "ok" and r["feasible"] for r in rows)
-    assert all(abs(r["gap"]) < 1e-6 for r in rows)  # exact solvers reach the exact references
+    assert len(rows) == n_tasks and all(r["status"] == "ok" and r["feasible"] for r in rows)
+    milp = [r for r in rows if r["problem"] == "milp"]
+    assert len(milp) == 14
+    assert all(abs(r["gap"]) < 1e-6 for r in milp)  # exact solvers reach the exact references
+    # the quick inventory tasks are heuristics/short trainings: close to, never below, the optimum
+    assert all(-0.01 < r["gap"] < 0.2 for r in rows if r["problem"] == "inventory")
 
 
 def test_generate_then_solve_matches_recorded_optima(tmp_path: Path) -> None:
