@@ -84,6 +84,11 @@ SUITES: dict[str, SuiteSpec] = {
             "inventory (HDPO): GNN vs MLP at 128/1,024/8,192 training paths, one warehouse",
         ),
         SuiteSpec(
+            "inventory-warehouse-small",
+            "orlearn.problems.inventory.bench:warehouse_small_suite",
+            "inventory (HDPO): the warehouse data-efficiency sweep cut to 2 CPU cores",
+        ),
+        SuiteSpec(
             "selftest",
             "orlearn.bench.selftest:selftest_suite",
             "synthetic tasks that test the harness (one fails on purpose)",

@@ -25,7 +25,7 @@ from orlearn.problems.inventory.policies import POLICIES, make_policy
 from orlearn.problems.inventory.settings import BACKLOG_L, LOST_SALES_L, LOST_SALES_P, get_setting
 
 TEST_KEYS = ("test_paths", "test_periods", "test_warmup")
-POLICY_KEYS = ("hidden", "embed", "steps", "activation", "past_periods")
+POLICY_KEYS = ("hidden", "embed", "steps", "activation", "past_periods", "allocation")
 
 
 def run_task(task: Task) -> TaskOutcome:
@@ -149,28 +149,51 @@ def network_suite(seed: int = 0) -> Suite:
 
 
 def paper_suite(seed: int = 0) -> Suite:
-    """All the paper's tables with known references: lost sales, backlog, serial,
-    transshipment (hours on 2 CPU cores)."""
-    tasks = [
-        *lost_sales_suite(seed).tasks, *backlog_suite(seed).tasks, *network_suite(seed).tasks]
-    return Suite("inventory-paper", tasks, "HDPO paper: one store, serial, transshipment")
+    """All the paper's tables: lost sales, backlog, serial, transshipment and the warehouse
+    data-efficiency sweep (days on 2 CPU cores: the sweep is a GPU job)."""
+    tasks = [*lost_sales_suite(seed).tasks, *backlog_suite(seed).tasks,
+             *network_suite(seed).tasks, *warehouse_suite(seed).tasks]
+    return Suite("inventory-paper", tasks, "HDPO paper: one store, serial, transshipment, "
+                 "warehouse data efficiency")
 
 
-def warehouse_suite(seed: int = 0) -> Suite:
-    """Data efficiency on one warehouse with lost sales: GNN vs MLP trained on 128 / 1,024 /
-    8,192 paths, 3, 10 and 50 stores (no known optimum: compared between methods)."""
+WAREHOUSE_METHODS = ("mlp", "mlp_softmax", "gnn")
+
+
+def _warehouse_tasks(stores: tuple[int, ...], paths_list: tuple[int, ...], epochs: int,
+                     patience: int, seed: int, test: dict[str, int]) -> list[Task]:
     tasks: list[Task] = []
-    for n_stores in (3, 10, 50):
-        for paths in (128, 1024, 8192):
-            for method in ("mlp", "gnn"):
-                options = {"epochs": 300, "train_paths": paths,
-                           "batch_paths": min(paths, 1024), "patience": 40}
-                if method == "mlp":
-                    options["hidden"] = [512, 512, 512]
+    for n_stores in stores:
+        for paths in paths_list:
+            for method in WAREHOUSE_METHODS:
+                options: dict[str, Any] = {"epochs": epochs, "train_paths": paths,
+                                           "batch_paths": min(paths, 1024),
+                                           "patience": patience, **test}
+                if method != "gnn":
+                    options["hidden"] = [256, 256, 256]
                 tasks.append(_task({"setting": "one_warehouse_lost", "n_stores": n_stores},
                                    method, None, "none", options, seed,
                                    f"one_warehouse_{n_stores}s_{paths}paths"))
+    return tasks
+
+
+def warehouse_suite(seed: int = 0) -> Suite:
+    """Data efficiency on one warehouse with lost sales: GNN vs MLP (proportional and softmax
+    allocation) trained on 128 / 1,024 / 8,192 paths, 3, 10 and 50 stores (no known optimum:
+    compared between methods). Paper scale: a GPU job."""
+    tasks = _warehouse_tasks((3, 10, 50), (128, 1024, 8192), epochs=300, patience=40,
+                             seed=seed, test={})
     return Suite("inventory-warehouse", tasks, "GNN vs MLP data efficiency, one warehouse")
+
+
+def warehouse_small_suite(seed: int = 0) -> Suite:
+    """The data-efficiency sweep cut to fit 2 CPU cores (about half an hour): 3 and 10
+    stores, 128 and 1,024 training paths, 100 epochs, tested on 2,048 x 3,000 periods."""
+    test = {"test_paths": 2048, "test_periods": 3000, "test_warmup": 1000}
+    tasks = _warehouse_tasks((3, 10), (128, 1024), epochs=100, patience=30, seed=seed,
+                             test=test)
+    return Suite("inventory-warehouse-small", tasks,
+                 "GNN vs MLP data efficiency, one warehouse, CPU-sized")
 
 
 def train_command(
@@ -182,6 +205,9 @@ def train_command(
     network_file: Annotated[Path | None, typer.Option(help="A network JSON/YAML file "
                                                             "instead of a setting.")] = None,
     policy: Annotated[str, typer.Option(help=", ".join(POLICIES))] = "mlp",
+    policy_args: Annotated[str, typer.Option(help='Policy options as JSON, e.g. \'{"hidden": '
+                                                  '[64, 64], "allocation": "softmax"}\'.')
+                           ] = "{}",
     epochs: Annotated[int, typer.Option()] = 100,
     train_paths: Annotated[int, typer.Option()] = 8192,
     batch_paths: Annotated[int, typer.Option()] = 1024,
@@ -202,14 +228,13 @@ def train_command(
 
     from orlearn.problems.inventory.network import InventoryNetwork
 
-    try:
-        kwargs = json.loads(args)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--args is not valid JSON: {exc}") from None
+    kwargs, policy_kwargs = _json_option("args", args), _json_option("policy-args", policy_args)
+    if "hidden" in policy_kwargs:
+        policy_kwargs["hidden"] = tuple(policy_kwargs["hidden"])
     network = (InventoryNetwork.load(network_file) if network_file
                else get_setting(setting, **kwargs))
     seed_everything(seed)  # the policy's initial weights
-    model = make_policy(policy, network)
+    model = make_policy(policy, network, **policy_kwargs)
     config = HDPOConfig(epochs=epochs, train_paths=train_paths, batch_paths=batch_paths, lr=lr,
                         patience=patience, estimator=estimator, seed=seed, device=device)
     result = train(network, model, config, checkpoint_dir=out, resume=resume,
@@ -220,3 +245,13 @@ def train_command(
     typer.echo(f"{network.name} {policy}: dev {result.dev_cost:.4f}, test {mean:.4f} "
                f"+- {stderr:.4f} per period per store; trained in {result.seconds:.1f} s; "
                f"checkpoint {out / 'best.safetensors'}")
+
+
+def _json_option(name: str, text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--{name} must be a JSON object, e.g. '{{}}'")
+    return value

@@ -140,17 +140,40 @@ class MLPPolicy(nn.Module):
     demands), scaled by mean demand; output: one order per supply edge (per node on a tree),
     ``softplus(raw) x mean demand of the receiving node``.
     Its input size is tied to the network's size: retrain for another network.
+
+    ``allocation`` says how a stock-holding node's on-hand is shared among the edges it
+    supplies: ``"proportional"`` (the edges' outputs are requests, scaled down by the
+    simulator when they exceed the on-hand) or ``"softmax"`` (HDPO's softmax allocation: one
+    extra "keep" logit per such node; each edge ships its softmax share of the on-hand).
     """
 
     def __init__(self, network: InventoryNetwork, hidden: tuple[int, ...] = (32, 32, 32),
-                 activation: str = "elu", past_periods: int = 0) -> None:
+                 activation: str = "elu", past_periods: int = 0,
+                 allocation: str = "proportional") -> None:
         super().__init__()
+        if allocation not in ("proportional", "softmax"):
+            raise ConfigError(f"unknown allocation {allocation!r}; choose proportional or "
+                              "softmax")
         self.past_periods = past_periods
+        self.allocation = allocation
         width = int(network.edges[:, 2].max())
         in_dim = network.n_nodes * width + network.n_stores * past_periods
-        self.net = MLP(in_dim, hidden, network.n_edges, activation=activation)
+        edges = network.edges
+        groups: list[int] = []
+        if allocation == "softmax":
+            groups = sorted({int(s) for s in edges[:, 0]
+                             if s >= 0 and network.holds_stock[int(s)]})
+        # membership [groups, edges + groups]: the edges a node supplies and its keep logit
+        member = torch.zeros(len(groups), len(edges) + len(groups), dtype=torch.bool)
+        for g, node in enumerate(groups):
+            member[g, :len(edges)] = torch.as_tensor(edges[:, 0] == node)
+            member[g, len(edges) + g] = True
+        self.register_buffer("_member", member, persistent=False)
+        self.register_buffer("_groups", torch.as_tensor(groups, dtype=torch.long),
+                             persistent=False)
+        self.net = MLP(in_dim, hidden, network.n_edges + len(groups), activation=activation)
         self.config = {"hidden": list(hidden), "activation": activation,
-                       "past_periods": past_periods}
+                       "past_periods": past_periods, "allocation": allocation}
 
     def forward(self, state: SimState, sim: Simulator) -> Tensor:
         x = _inventory_features(state, sim).flatten(1)
@@ -158,7 +181,18 @@ class MLPPolicy(nn.Module):
             assert state.past_demand is not None
             stores_mean = sim.node_mean[sim.stores].clamp_min(1e-6).view(1, -1, 1)
             x = torch.cat([x, (state.past_demand / stores_mean).flatten(1)], dim=1)
-        return _bounded_order(self.net(x), sim.node_mean[sim.edge_dst])
+        out = self.net(x)
+        n_edges = sim.n_edges
+        orders = _bounded_order(out[:, :n_edges], sim.node_mean[sim.edge_dst])
+        if not len(self._groups):
+            return orders
+        # softmax over each stock-holding node's outgoing edges and its keep logit
+        masked = out.unsqueeze(1).masked_fill(~self._member, float("-inf"))
+        share = torch.softmax(masked, dim=-1)[..., :n_edges].sum(1)  # one group per edge
+        allocated = self._member[:, :n_edges].any(0)
+        on_hand = state.inventory[..., 0].clamp_min(0.0)
+        shipped = share * on_hand[:, sim.edge_supplier]
+        return torch.where(allocated, shipped, orders)
 
 
 class GNNPolicy(nn.Module):
@@ -228,7 +262,8 @@ class GNNPolicy(nn.Module):
         return _bounded_order(raw, scale[dst])
 
 
-POLICIES = ("base_stock", "capped_base_stock", "echelon_stock", "newsvendor", "mlp", "gnn")
+POLICIES = ("base_stock", "capped_base_stock", "echelon_stock", "newsvendor", "mlp",
+            "mlp_softmax", "gnn")
 
 
 def make_policy(name: str, network: InventoryNetwork, **options: Any) -> nn.Module:
@@ -242,6 +277,9 @@ def make_policy(name: str, network: InventoryNetwork, **options: Any) -> nn.Modu
     if name == "newsvendor":
         return NewsvendorPolicy(network)
     if name == "mlp":
+        return MLPPolicy(network, **options)
+    if name == "mlp_softmax":
+        options.setdefault("allocation", "softmax")
         return MLPPolicy(network, **options)
     if name == "gnn":
         options.setdefault("steps", max(1, network.depth()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -88,6 +89,21 @@ def test_quick_suite_tasks_and_a_tiny_run() -> None:
     assert run_task(task).objective == outcome.objective  # seeded: the same run again
 
 
+def test_paper_suites_cover_every_case() -> None:
+    from orlearn.bench import get_suite
+
+    assert len(get_suite("inventory-lost-sales")) == 32  # 16 cases x 2 methods
+    assert len(get_suite("inventory-backlog")) == 18
+    warehouse = get_suite("inventory-warehouse")
+    assert len(warehouse) == 3 * 3 * 3  # stores x training paths x methods
+    assert {t.options["train_paths"] for t in warehouse.tasks} == {128, 1024, 8192}
+    assert {t.method for t in warehouse.tasks} == {"mlp", "mlp_softmax", "gnn"}
+    paper = get_suite("inventory-paper")
+    assert len(paper) == 32 + 18 + 6 + 27
+    small = get_suite("inventory-warehouse-small")
+    assert len(small) == 2 * 2 * 3 and all(t.reference is None for t in small.tasks)
+
+
 def test_mlp_training_is_seeded_and_improves() -> None:
     net = get_setting("one_store_lost", p=9, lead=1)
     config = HDPOConfig(epochs=6, train_paths=1024, batch_paths=256, dev_paths=512, lr=0.01,
@@ -119,3 +135,23 @@ def test_train_command_writes_a_checkpoint(tmp_path) -> None:
         capture_output=True, text=True,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("orlearn: error: --args")
+
+
+def test_train_command_takes_policy_options(tmp_path) -> None:
+    out = tmp_path / "wh"
+    result = subprocess.run(
+        [sys.executable, "-m", "orlearn.cli", "train", "inventory", "--setting",
+         "one_warehouse_lost", "--args", '{"n_stores": 3}', "--policy", "mlp",
+         "--policy-args", '{"hidden": [16, 16], "allocation": "softmax"}', "--epochs", "2",
+         "--train-paths", "256", "--batch-paths", "128", "--test-paths", "128",
+         "--test-periods", "200", "--out", str(out)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "best.json").read_text())
+    assert '"allocation": "softmax"' in json.dumps(config)
+    bad = subprocess.run(
+        [sys.executable, "-m", "orlearn.cli", "train", "inventory", "--policy-args", "[1]"],
+        capture_output=True, text=True,
+    )
+    assert bad.returncode == 2 and "--policy-args must be a JSON object" in bad.stderr

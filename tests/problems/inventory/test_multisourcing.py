@@ -60,7 +60,7 @@ def test_node_orders_are_split_over_supply_edges() -> None:
     assert shipped[0].tolist() == [0.0, 0.0, 3.0, 2.0, 3.0]
 
 
-@pytest.mark.parametrize("policy", ["base_stock", "echelon_stock", "mlp", "gnn"])
+@pytest.mark.parametrize("policy", ["base_stock", "echelon_stock", "mlp", "mlp_softmax", "gnn"])
 def test_policies_run_feasibly_on_hdpo_many_warehouses(policy: str) -> None:
     net = many_warehouses()
     assert net.n_nodes == 12 and net.n_edges == 12 + 5

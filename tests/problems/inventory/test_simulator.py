@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from orlearn.errors import InvalidInstanceError
+from orlearn.errors import ConfigError, InvalidInstanceError
 from orlearn.problems.inventory import (
     BaseStockPolicy,
     DemandModel,
@@ -95,7 +95,7 @@ def test_transshipment_center_ships_everything() -> None:
 
 
 @pytest.mark.parametrize("policy", ["base_stock", "capped_base_stock", "echelon_stock", "mlp",
-                                    "gnn"])
+                                    "mlp_softmax", "gnn"])
 def test_policies_are_feasible_on_a_warehouse_network(policy: str) -> None:
     net = one_warehouse(3)
     sim = Simulator(net)
@@ -111,7 +111,7 @@ def test_policies_are_feasible_on_a_warehouse_network(policy: str) -> None:
         assert torch.all(state[:, :, 0] >= -1e-5)  # lost sales: stock never negative
 
 
-@pytest.mark.parametrize("policy", ["base_stock", "echelon_stock", "mlp", "gnn"])
+@pytest.mark.parametrize("policy", ["base_stock", "echelon_stock", "mlp", "mlp_softmax", "gnn"])
 def test_gradients_flow_to_every_policy_parameter(policy: str) -> None:
     net = one_warehouse(2)
     sim = Simulator(net)
@@ -122,6 +122,29 @@ def test_gradients_flow_to_every_policy_parameter(policy: str) -> None:
     grads = [p.grad for p in pol.parameters() if p.requires_grad]
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
     assert any(g.abs().sum() > 0 for g in grads)
+
+
+def test_softmax_allocation_ships_shares_of_the_warehouse_stock() -> None:
+    net = one_warehouse(3)
+    sim = Simulator(net)
+    pol = make_policy("mlp_softmax", net)
+    last = pol.net.net[-1]
+    assert last.out_features == net.n_edges + 1  # one keep logit
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0]))  # equal shares
+    state = sim.initial_state(4, generator=torch.Generator().manual_seed(0))
+    inventory = state.inventory.clone()
+    inventory[:, 0, 0] = torch.tensor([8.0, 0.0, -1.0, 20.0])
+    orders = pol(SimState(inventory, 0, state.past_demand), sim)
+    expected = inventory[:, 0, 0].clamp_min(0.0) / 4  # 3 stores + keep, equal logits
+    assert torch.allclose(orders[:, 1:], expected.unsqueeze(1).expand(4, 3))
+    _, _, shipped = sim.step(SimState(inventory, 0, state.past_demand), orders,
+                             torch.zeros(4, 3))
+    assert torch.allclose(shipped[:, 1:], orders[:, 1:])  # never scaled down: feasible
+    assert pol.config["allocation"] == "softmax"
+    with pytest.raises(ConfigError, match="allocation"):
+        make_policy("mlp", net, allocation="greedy")
 
 
 def test_pathwise_gradient_matches_finite_differences() -> None:
