@@ -170,7 +170,7 @@ def _warehouse_tasks(stores: tuple[int, ...], paths_list: tuple[int, ...], epoch
                                            "batch_paths": min(paths, 1024),
                                            "patience": patience, **test}
                 if method != "gnn":
-                    options["hidden"] = [256, 256, 256]
+                    options["hidden"] = [512, 512, 512]  # the paper's warehouse MLP
                 tasks.append(_task({"setting": "one_warehouse_lost", "n_stores": n_stores},
                                    method, None, "none", options, seed,
                                    f"one_warehouse_{n_stores}s_{paths}paths"))
