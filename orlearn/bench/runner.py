@@ -39,12 +39,16 @@ class TaskOutcome:
         feasible: whether the returned solution passed the problem's own feasibility check.
         time: seconds the method itself took (solve or inference time, set-up excluded).
         extra: anything else worth keeping (bounds, node counts, ...); JSON-serialisable.
+        reference, reference_kind: a reference the task computed itself (e.g. a bound on the
+            same sampled scenarios), replacing the task's own for the gap; None keeps it.
     """
 
     objective: float | None
     feasible: bool
     time: float
     extra: dict[str, Any] = field(default_factory=dict)
+    reference: float | None = None
+    reference_kind: str | None = None
 
 
 def execute_task(task_data: dict[str, Any], suite_name: str = "") -> dict[str, Any]:
@@ -72,12 +76,17 @@ def execute_task(task_data: dict[str, Any], suite_name: str = "") -> dict[str, A
         if isinstance(outcome, dict):
             outcome = TaskOutcome(**outcome)
         objective = None if outcome.objective is None else float(outcome.objective)
+        reference = task.reference
+        if outcome.reference is not None:
+            reference = float(outcome.reference)
+            record.update(reference=reference,
+                          reference_kind=outcome.reference_kind or task.reference_kind)
         record.update(
             status="ok",
             objective=objective,
             feasible=bool(outcome.feasible),
             time=float(outcome.time),
-            gap=gap(objective, task.reference, task.sense) if outcome.feasible else None,
+            gap=gap(objective, reference, task.sense) if outcome.feasible else None,
             extra=outcome.extra,
             error=None,
         )

@@ -2,7 +2,8 @@
 
 Each task's ``params`` say what it does: ``value`` (the reference), ``noise`` (relative noise
 of the objective, drawn from the task's seed), ``sleep`` (seconds to wait, to test interrupts)
-and ``fail`` (raise an error, to test failure recording). No solver is involved.
+``fail`` (raise an error, to test failure recording) and ``bound`` (a reference computed at
+run time, replacing the task's). No solver is involved.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ def run_task(task: Task) -> TaskOutcome:
     rng = np.random.default_rng(task.seed)
     value = float(params.get("value", 1.0))
     objective = value * (1 + float(params.get("noise", 0.01)) * abs(rng.standard_normal()))
+    bound = params.get("bound")
     return TaskOutcome(objective=objective, feasible=True, time=time.perf_counter() - start,
-                       extra={"pid_note": "selftest"})
+                       extra={"pid_note": "selftest"},
+                       reference=None if bound is None else float(bound),
+                       reference_kind=None if bound is None else "bound")
 
 
 def make_suite(n: int = 6, seed: int = 0, sleep: float = 0.0, fail_every: int = 0,

@@ -79,6 +79,15 @@ def test_serial_run_records_failures_and_goes_on(tmp_path: Path) -> None:
     assert all(r["gap"] == 0 for r in ok if r["method"] == "exact-ish")
 
 
+def test_a_task_may_compute_its_own_reference(tmp_path: Path) -> None:
+    task = Task(problem="selftest", instance="runtime-bound", method="exact-ish", seed=0,
+                reference=None, params={"value": 12.0, "noise": 0.0, "bound": 10.0})
+    run_suite(Suite("own-ref", [task]), tmp_path, executor="serial", progress=False)
+    (record,) = ResultStore(tmp_path / "own-ref" / "results.jsonl").records()
+    assert record["reference"] == 10.0 and record["reference_kind"] == "bound"
+    assert record["gap"] == pytest.approx(0.2)
+
+
 def test_resume_after_interrupt_keeps_finished_and_runs_the_rest(tmp_path: Path) -> None:
     suite = make_suite(n=7)
     seen: list[str] = []
