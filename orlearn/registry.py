@@ -36,6 +36,7 @@ PROBLEMS: dict[str, str] = {
     "milp": "orlearn.problems.milp:run_task",
     "selftest": "orlearn.bench.selftest:run_task",
     "inventory": "orlearn.problems.inventory.bench:run_task",
+    "lotsizing": "orlearn.problems.lotsizing.bench:run_task",
 }
 
 SUITES: dict[str, SuiteSpec] = {
@@ -89,6 +90,18 @@ SUITES: dict[str, SuiteSpec] = {
             "inventory (HDPO): the warehouse data-efficiency sweep cut to 2 CPU cores",
         ),
         SuiteSpec(
+            "lotsizing-quick",
+            "orlearn.problems.lotsizing.bench:quick_suite",
+            "lot-sizing: PPO and PDPPO briefly trained vs perfect-information and "
+            "rolling-horizon MILPs",
+            quick=True,
+        ),
+        SuiteSpec(
+            "lotsizing-paper",
+            "orlearn.problems.lotsizing.bench:paper_suite",
+            "lot-sizing (PDPPO study): 4 configurations, 5 seeds, 1M steps, MILP baselines",
+        ),
+        SuiteSpec(
             "selftest",
             "orlearn.bench.selftest:selftest_suite",
             "synthetic tasks that test the harness (one fails on purpose)",
@@ -99,6 +112,7 @@ SUITES: dict[str, SuiteSpec] = {
 COMMANDS: dict[str, dict[str, str]] = {
     "train": {
         "inventory": "orlearn.problems.inventory.bench:train_command",
+        "lotsizing": "orlearn.problems.lotsizing.bench:train_command",
     },
     "generate": {
         "milp": "orlearn.problems.milp:generate_command",

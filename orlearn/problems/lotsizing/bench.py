@@ -1,0 +1,206 @@
+"""Lot-sizing benchmark suites (``orlearn bench lotsizing-quick|lotsizing-paper``) and the
+``orlearn train lotsizing`` command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import typer
+
+from orlearn.errors import ConfigError
+from orlearn.problems.lotsizing.settings import LotSizingSetting
+
+if TYPE_CHECKING:
+    from orlearn.bench import Suite, Task, TaskOutcome
+
+
+def train_command(
+    setting: Annotated[str, typer.Option(help="A configuration of the PDPPO study: 15x5, 20x10, "
+                                              "25x10 or 25x15 (items x machines).")] = "15x5",
+    setting_seed: Annotated[int, typer.Option(help="Seed that draws the configuration.")] = 0,
+    setting_file: Annotated[Path | None, typer.Option(help="A setting JSON file (from "
+                                                           "LotSizingSetting.save) instead of "
+                                                           "--setting.")] = None,
+    agent: Annotated[str, typer.Option(help="ppo or pdppo.")] = "pdppo",
+    steps: Annotated[int, typer.Option(help="Training transitions in all.")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Weights, training demand and sampling seed.")] = 0,
+    n_envs: Annotated[int, typer.Option(help="Parallel copies of the system.")] = 8,
+    eval_every: Annotated[int, typer.Option(help="Steps between greedy evaluations.")] = 10_000,
+    test_scenarios: Annotated[int, typer.Option(help="Held-out scenarios of the final "
+                                                     "score.")] = 100,
+    out: Annotated[Path, typer.Option(help="Checkpoint folder (best.* and last.*).")] = Path(
+        "runs/lotsizing"),
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    eval_policy: Annotated[str, typer.Option(help="Policy scored for model selection: greedy "
+                                                  "(argmax) or sample.")] = "greedy",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Train a PPO or PDPPO lot-sizing policy (the paper's hyperparameters), then score its
+    greedy policy on held-out demand scenarios (seed SEED + 20000, never used in training or
+    model selection). The best-on-evaluation weights are in OUT/best.safetensors."""
+    import sys
+
+    import numpy as np
+    import torch
+
+    from orlearn.problems.lotsizing.agents import (
+        TEST_SEED_OFFSET,
+        AgentConfig,
+        _torch_threads,
+        train_agent,
+    )
+    from orlearn.problems.lotsizing.env import simulate
+    from orlearn.problems.lotsizing.settings import configuration
+
+    if steps < 1:
+        raise ConfigError(f"--steps must be >= 1, got {steps}")
+    if test_scenarios < 1:
+        raise ConfigError(f"--test-scenarios must be >= 1, got {test_scenarios}")
+    system = (LotSizingSetting.load(setting_file) if setting_file is not None
+              else configuration(setting, seed=setting_seed))
+    config = AgentConfig(total_steps=steps, n_envs=n_envs, eval_every=eval_every,
+                         eval_policy=eval_policy)
+    result = train_agent(system, agent, config, seed=seed, device=device, progress=progress,
+                         checkpoint_dir=out)
+    demand = system.sample_demand(test_scenarios, seed=seed + TEST_SEED_OFFSET)
+    generator = torch.Generator(result.agent.device).manual_seed(seed + TEST_SEED_OFFSET)
+    with _torch_threads(config.threads, result.agent.device):
+        costs = simulate(system, result.agent.act, demand)
+        sampled = simulate(system, lambda obs, t: result.agent.act(
+            obs, t, sample=True, generator=generator), demand)
+    stderr = float(costs.std(ddof=1) / np.sqrt(len(costs))) if len(costs) > 1 else 0.0
+    typer.echo(f"command: {' '.join(['orlearn', *sys.argv[1:]])}")
+    typer.echo(f"{system.name} {agent}: trained {steps} steps in {result.seconds:.1f} s; "
+               f"best evaluation cost {result.best_eval_cost:.2f} at step {result.best_steps}")
+    typer.echo(f"held-out greedy cost: {costs.mean():.2f} +- {stderr:.2f} per episode "
+               f"({test_scenarios} scenarios, {system.horizon} periods, demand seed "
+               f"{seed + TEST_SEED_OFFSET})")
+    typer.echo(f"held-out sampled-policy cost: {sampled.mean():.2f} per episode (same "
+               f"scenarios)")
+    typer.echo(f"checkpoint: {result.checkpoint}.safetensors (+ .json)")
+
+
+# ------------------------------------------------------------------------ benchmark suites
+
+#: Demand seed of the held-out scenarios every method of a suite is scored on (the agents'
+#: training and model-selection demand use seeds below it, see ``agents``).
+SCENARIO_SEED = 20_000
+AGENT_KEYS = ("total_steps", "n_envs", "rollout_steps", "epochs", "eval_every",
+              "eval_scenarios", "eval_policy", "advantage", "entropy_coef", "hidden")
+
+
+def _setting_of(params: dict[str, Any]) -> LotSizingSetting:
+    from orlearn.problems.lotsizing.settings import configuration, generate
+
+    horizon = int(params.get("horizon", 100))
+    if "config" in params:
+        return configuration(params["config"], seed=int(params.get("setting_seed", 0)),
+                             horizon=horizon)
+    return generate(int(params["items"]), int(params["machines"]),
+                    seed=int(params.get("setting_seed", 0)), horizon=horizon)
+
+
+def run_task(task: Task) -> TaskOutcome:
+    """Score one method on the suite's held-out demand scenarios (mean total cost per episode).
+
+    ``ppo`` / ``pdppo``: train with the task's seed, then score the greedy policy;
+    ``perfect_information``: the MILP with each scenario's demand known (its mean dual bound is
+    the task's reference, kind ``bound``); ``rolling_horizon``: the expected-demand MILP
+    re-solved every period.
+    """
+    from orlearn.bench import TaskOutcome
+    from orlearn.problems.lotsizing.env import simulate
+
+    setting = _setting_of(task.params)
+    demand = setting.sample_demand(int(task.params.get("scenarios", 100)),
+                                   int(task.params.get("scenario_seed", SCENARIO_SEED)))
+    options = dict(task.options)
+    start = time.perf_counter()
+    extra: dict[str, Any] = {"setting": setting.name, "scenarios": int(demand.shape[0])}
+    reference = None
+    if task.method in ("ppo", "pdppo"):
+        from orlearn.problems.lotsizing.agents import AgentConfig, _torch_threads, train_agent
+
+        config = AgentConfig(**{k: options[k] for k in AGENT_KEYS if k in options})
+        result = train_agent(setting, task.method, config, seed=task.seed, device="cpu",
+                             progress=False)
+        with _torch_threads(config.threads, result.agent.device):
+            costs = simulate(setting, result.agent.act, demand)
+        final_eval = result.history[-1].get("eval_cost")
+        extra.update(train_seconds=result.seconds, best_eval_cost=result.best_eval_cost,
+                     best_steps=result.best_steps, final_eval_cost=final_eval,
+                     curve=[[row["steps"], row.get("train_cost"), row.get("eval_cost")]
+                            for row in result.history])
+    elif task.method == "perfect_information":
+        from orlearn.problems.lotsizing.milp import evaluate_baselines
+
+        out = evaluate_baselines(setting, demand, solver=options.get("solver", "highs"),
+                                 time_limit=options.get("time_limit", 60.0),
+                                 rel_gap=options.get("rel_gap"), rolling_lookahead=None)
+        costs = out["pi_objective"]
+        reference = float(np.nanmean(out["pi_bound"]))
+        extra.update(bounds=out["pi_bound"].tolist(),
+                     solver_seconds=float(out["pi_seconds"].sum()),
+                     max_gap=float(np.nanmax(out["pi_gap"])),
+                     replay_matches=bool(np.allclose(out["pi_replay"], costs, rtol=1e-6)))
+    elif task.method == "rolling_horizon":
+        from orlearn.problems.lotsizing.milp import RollingHorizonPolicy
+
+        policy = RollingHorizonPolicy(setting, int(options.get("lookahead", 5)),
+                                      solver=options.get("solver", "highs"),
+                                      time_limit=options.get("time_limit", 10.0),
+                                      rel_gap=options.get("rel_gap", 0.01))
+        costs = simulate(setting, policy, demand)
+    else:
+        raise ConfigError(f"unknown lot-sizing method {task.method!r}; choose ppo, pdppo, "
+                          "perfect_information or rolling_horizon")
+    costs = np.asarray(costs, dtype=float)
+    extra.update(costs=costs.tolist(), cost_std=float(np.nanstd(costs, ddof=1))
+                 if costs.size > 1 else 0.0)
+    return TaskOutcome(objective=float(np.nanmean(costs)), feasible=True,
+                       time=time.perf_counter() - start, extra=extra, reference=reference,
+                       reference_kind="bound" if reference is not None else None)
+
+
+def _tasks(params: dict[str, Any], label: str, seeds: range, agent_options: dict[str, Any],
+           pi_options: dict[str, Any], rolling_options: dict[str, Any]) -> list[Task]:
+    from orlearn.bench import Task
+
+    tasks = [Task("lotsizing", label, method, options=agent_options, seed=seed, params=params)
+             for method in ("ppo", "pdppo") for seed in seeds]
+    tasks.append(Task("lotsizing", label, "perfect_information", options=pi_options,
+                      params=params))
+    tasks.append(Task("lotsizing", label, "rolling_horizon", options=rolling_options,
+                      params=params))
+    return tasks
+
+
+def quick_suite(seed: int = 0) -> Suite:
+    """The demo's lot-sizing part: a small system (5 items x 2 machines, 20 periods), PPO and
+    PDPPO briefly trained, both MILP baselines (the perfect-information MILP stopped after
+    4 s per scenario: a valid but loose bound), 5 held-out scenarios (about a minute)."""
+    from orlearn.bench import Suite
+
+    params = {"items": 5, "machines": 2, "setting_seed": 0, "horizon": 20, "scenarios": 5}
+    tasks = _tasks(params, "5x2_T20", range(seed, seed + 1),
+                   {"total_steps": 10_000, "eval_every": 2_500, "eval_scenarios": 10},
+                   {"time_limit": 4.0}, {"lookahead": 3, "time_limit": 2.0})
+    return Suite("lotsizing-quick", tasks, "lot-sizing: PPO, PDPPO and MILP baselines, brief")
+
+
+def paper_suite(seed: int = 0) -> Suite:
+    """The PDPPO study: the four configurations, PPO and PDPPO over 5 seeds with the paper's
+    hyperparameters (1M steps), the perfect-information MILP (60 s per scenario) and the
+    rolling-horizon MILP, all on the same 100 held-out scenarios (a day on 2 CPU cores)."""
+    from orlearn.bench import Suite
+    from orlearn.problems.lotsizing.settings import CONFIGURATIONS
+
+    tasks: list[Task] = []
+    for name in CONFIGURATIONS:
+        tasks += _tasks({"config": name, "setting_seed": 0, "scenarios": 100}, name,
+                        range(seed, seed + 5), {"total_steps": 1_000_000},
+                        {"time_limit": 60.0}, {"lookahead": 5, "time_limit": 10.0})
+    return Suite("lotsizing-paper", tasks, "PDPPO vs PPO and MILP baselines, 4 configurations")
