@@ -1,0 +1,128 @@
+"""Tables, Welch t-tests and learning curves of a lot-sizing suite (after `orlearn bench ...`).
+
+Run: python benchmarks/lotsizing_report.py results/lotsizing-paper [--png-dir DIR]
+
+For each instance (configuration): PPO and PDPPO over their seeds, mean and standard
+deviation of the final cost (greedy policy on the held-out scenarios) and of the best
+evaluation cost seen during training; the perfect-information MILP (incumbent and its dual
+bound) and the rolling-horizon MILP on the same scenarios; each agent's gap to the bound and
+to the rolling-horizon cost; Welch's t-test of PDPPO's final cost against PPO's (one-sided
+p-value for "PDPPO costs less"). Learning curves (evaluation cost vs steps, mean over seeds)
+are written as PNG files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+
+def load(results_dir: Path) -> dict[str, dict[str, list[dict]]]:
+    latest: dict[str, dict] = {}
+    for line in (results_dir / "results.jsonl").read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            if record.get("status") == "ok":
+                latest[record["task_id"]] = record
+    table: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for record in latest.values():
+        table[record["instance"]][record["method"]].append(record)
+    return table
+
+
+def _mean_std(values: list[float]) -> str:
+    arr = np.asarray(values, dtype=float)
+    std = arr.std(ddof=1) if arr.size > 1 else 0.0
+    return f"{arr.mean():.1f} +- {std:.1f}"
+
+
+def report(results_dir: Path, png_dir: Path | None = None) -> str:
+    table = load(results_dir)
+    lines = ["| instance | method | runs | final cost | best eval cost | gap to PI bound % | "
+             "gap to rolling % |", "|---|---|---|---|---|---|---|"]
+    tests = []
+    for instance in sorted(table):
+        methods = table[instance]
+        pi = methods.get("perfect_information", [])
+        rolling = methods.get("rolling_horizon", [])
+        bound = pi[0]["reference"] if pi else None
+        roll_cost = rolling[0]["objective"] if rolling else None
+        for method in ("ppo", "pdppo", "rolling_horizon", "perfect_information"):
+            runs = methods.get(method, [])
+            if not runs:
+                continue
+            finals = [r["objective"] for r in runs]
+            best = [r["extra"].get("best_eval_cost") for r in runs]
+            best_cell = _mean_std(best) if all(b is not None for b in best) else "-"
+            gap_pi = (f"{100 * (np.mean(finals) - bound) / bound:.1f}"
+                      if bound else "-")
+            gap_roll = (f"{100 * (np.mean(finals) - roll_cost) / roll_cost:.1f}"
+                        if roll_cost and method != "rolling_horizon" else "-")
+            label = method if method != "perfect_information" else (
+                f"perfect_information (bound {bound:.1f})" if bound else method)
+            lines.append(f"| {instance} | {label} | {len(runs)} | {_mean_std(finals)} | "
+                         f"{best_cell} | {gap_pi} | {gap_roll} |")
+        ppo = [r["objective"] for r in methods.get("ppo", [])]
+        pdppo = [r["objective"] for r in methods.get("pdppo", [])]
+        if len(ppo) > 1 and len(pdppo) > 1:
+            t, p_two = stats.ttest_ind(pdppo, ppo, equal_var=False)
+            p_less = p_two / 2 if t < 0 else 1 - p_two / 2
+            tests.append(f"| {instance} | {np.mean(pdppo) - np.mean(ppo):+.1f} | {t:.2f} | "
+                         f"{p_less:.4f} |")
+        if png_dir is not None:
+            _curves(instance, methods, png_dir)
+    out = "\n".join(lines)
+    if tests:
+        out += ("\n\nWelch's t-test, PDPPO vs PPO final cost (one-sided p: PDPPO costs less)\n\n"
+                "| instance | mean difference | t | p |\n|---|---|---|---|\n" + "\n".join(tests))
+    return out
+
+
+def _curves(instance: str, methods: dict[str, list[dict]], png_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in ("ppo", "pdppo"):
+        runs = methods.get(method, [])
+        curves = [[(s, e) for s, _, e in r["extra"].get("curve", []) if e is not None]
+                  for r in runs]
+        curves = [c for c in curves if c]
+        if not curves:
+            continue
+        steps = np.array([s for s, _ in curves[0]])
+        length = min(len(c) for c in curves)
+        values = np.array([[e for _, e in c[:length]] for c in curves])
+        mean = values.mean(axis=0)
+        ax.plot(steps[:length], mean, label=f"{method} ({len(curves)} seeds)")
+        if len(curves) > 1:
+            std = values.std(axis=0, ddof=1)
+            ax.fill_between(steps[:length], mean - std, mean + std, alpha=0.2)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("evaluation cost per episode")
+    ax.set_title(f"lot-sizing {instance}")
+    ax.legend()
+    png_dir.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(png_dir / f"lotsizing_{instance}_curves.png", dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("results_dir", type=Path)
+    parser.add_argument("--png-dir", type=Path, default=None,
+                        help="where to write learning curves (default: the results folder)")
+    args = parser.parse_args()
+    print(report(args.results_dir, args.png_dir or args.results_dir))
+
+
+if __name__ == "__main__":
+    main()
