@@ -27,11 +27,14 @@ from orlearn.problems.inventory.network import InventoryNetwork
 from orlearn.problems.inventory.simulator import SimState, Simulator
 
 
-def lead_time_demand_quantile(network: InventoryNetwork, ratio: np.ndarray | None = None
-                              ) -> np.ndarray:
-    """Per node, the ``ratio``-quantile of demand over (lead time + 1) periods, Normal
-    approximation (the classic newsvendor base-stock level). Default ratio: p / (p + h) of the
-    node's stores, averaged."""
+def lead_time_demand_quantile(network: InventoryNetwork, ratio: np.ndarray | None = None,
+                              periods: np.ndarray | None = None) -> np.ndarray:
+    """Per node, the ``ratio``-quantile of the demand of the stores below it over ``periods``
+    periods, Normal approximation (the classic newsvendor base-stock level).
+
+    ``periods``: per node [n] (default: lead time + 1), or per node and store [n, n] (e.g. the
+    lead times on the path from a node down to each store, for echelon levels). Default
+    ratio: p / (p + h) of the node's stores, averaged."""
     stores = network.stores
     mean = np.zeros(network.n_nodes)
     var = np.zeros(network.n_nodes)
@@ -39,16 +42,18 @@ def lead_time_demand_quantile(network: InventoryNetwork, ratio: np.ndarray | Non
     std = network.demand.std if network.demand.std is not None else np.sqrt(network.demand.mean)
     var[stores] = np.asarray(std) ** 2
     sub = network.subtree().astype(float)
-    node_mean, node_var = sub @ mean, sub @ var
     if ratio is None:
         p, h = network.underage[stores], network.holding[stores]
         store_ratio = np.zeros(network.n_nodes)
         store_ratio[stores] = p / (p + h)
         ratio = (sub @ store_ratio) / np.maximum(sub @ np.isin(np.arange(network.n_nodes),
                                                                 stores), 1)
-    periods = network.lead_time + 1
+    if periods is None:
+        periods = network.lead_time + 1
+    periods = np.asarray(periods, dtype=float)
+    weight = sub * (periods[:, None] if periods.ndim == 1 else periods)
     z = stats.norm.ppf(np.clip(ratio, 1e-6, 1 - 1e-6))
-    return periods * node_mean + z * np.sqrt(periods * node_var)
+    return weight @ mean + z * np.sqrt(weight @ var)
 
 
 class BaseStockPolicy(nn.Module):
@@ -110,13 +115,14 @@ class EchelonStockPolicy(nn.Module):
 
     @classmethod
     def newsvendor(cls, network: InventoryNetwork) -> EchelonStockPolicy:
-        sub = network.subtree().astype(float)
-        cumulative_lead = sub.T @ network.lead_time  # lead time from the top to each node
-        mean = network.node_mean_demand()
-        store_level = lead_time_demand_quantile(network)
-        levels = np.where(np.isin(np.arange(network.n_nodes), network.stores), store_level,
-                          mean * (cumulative_lead + 1) + 0.5 * mean)
-        return cls(levels)
+        """Start each node's echelon level at the newsvendor quantile of the demand of the
+        stores below it over the lead times from the node down to each store (plus one
+        period). Levels must start high enough for upstream nodes to order at all: a level
+        below the echelon position orders nothing and gets no gradient."""
+        sub = network.subtree().astype(float)  # sub[n, m] = 1: m is n or below it
+        # lead times of the nodes on the path from n down to s, both included
+        path_lead = (sub * network.lead_time[None, :]) @ sub
+        return cls(lead_time_demand_quantile(network, periods=path_lead + 1.0))
 
 
 MAX_ORDER_PERIODS = 10.0

@@ -235,3 +235,12 @@ def test_network_file_round_trip(tmp_path) -> None:
     (tmp_path / "missing.json").write_text('{"parent": [-1]}')
     with pytest.raises(InvalidInstanceError, match="missing"):
         InventoryNetwork.load(tmp_path / "missing.json")
+
+
+def test_echelon_levels_start_near_the_clark_scarf_optimum() -> None:
+    from orlearn.problems.inventory.settings import serial
+
+    levels = make_policy("echelon_stock", serial(4)).levels.detach().numpy()
+    optimum = np.array([83.2, 72.8, 49.0, 32.35])  # references.serial_echelon_optimum
+    assert np.all(np.diff(levels) < 0)  # an echelon holds everything below it
+    np.testing.assert_allclose(levels, optimum, rtol=0.06)
