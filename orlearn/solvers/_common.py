@@ -45,12 +45,29 @@ def require_package(solver: str) -> ModuleType:
     """
     package = SOLVER_PACKAGES[solver]
     try:
-        return importlib.import_module(package)
+        module = importlib.import_module(package)
     except ImportError as exc:
         raise SolverUnavailableError(
             f"solver {solver!r} needs the Python package {package!r}, which cannot be imported "
             f"({exc}); install it with: pip install {package}"
         ) from None
+    if solver == "highs":
+        _silence_highs_banner(module)
+    return module
+
+
+_HIGHS_BANNER_DONE = False
+
+
+def _silence_highs_banner(highspy: ModuleType) -> None:
+    """Swallow the copyright banner HiGHS (>= 1.16) writes to stdout at the first ``Highs()``
+    of a process, whatever ``output_flag`` says; it would corrupt ``--json`` output."""
+    global _HIGHS_BANNER_DONE
+    if _HIGHS_BANNER_DONE:
+        return
+    _HIGHS_BANNER_DONE = True
+    with captured_output():
+        highspy.Highs()
 
 
 def check_options(
