@@ -37,6 +37,7 @@ PROBLEMS: dict[str, str] = {
     "selftest": "orlearn.bench.selftest:run_task",
     "inventory": "orlearn.problems.inventory.bench:run_task",
     "lotsizing": "orlearn.problems.lotsizing.bench:run_task",
+    "hydro": "orlearn.problems.hydro.bench:run_task",
 }
 
 SUITES: dict[str, SuiteSpec] = {
@@ -102,6 +103,18 @@ SUITES: dict[str, SuiteSpec] = {
             "lot-sizing (PDPPO study): 4 configurations, 5 seeds, 1M steps, MILP baselines",
         ),
         SuiteSpec(
+            "hydro-quick",
+            "orlearn.problems.hydro.bench:quick_suite",
+            "hydro: synthetic 3-plant cascade; SDDP, TS-DDR, TS-LDR, myopic, wait-and-see",
+            quick=True,
+        ),
+        SuiteSpec(
+            "hydro-bolivia",
+            "orlearn.problems.hydro.bench:bolivia_suite",
+            "hydro (TS-DDR study): Bolivian system, SDDP vs TS-DDR vs TS-LDR vs myopic vs "
+            "the wait-and-see bound on 100 paths",
+        ),
+        SuiteSpec(
             "selftest",
             "orlearn.bench.selftest:selftest_suite",
             "synthetic tasks that test the harness (one fails on purpose)",
@@ -113,6 +126,7 @@ COMMANDS: dict[str, dict[str, str]] = {
     "train": {
         "inventory": "orlearn.problems.inventory.bench:train_command",
         "lotsizing": "orlearn.problems.lotsizing.bench:train_command",
+        "hydro": "orlearn.problems.hydro.bench:train_command",
     },
     "generate": {
         "milp": "orlearn.problems.milp:generate_command",

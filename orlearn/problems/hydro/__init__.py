@@ -1,0 +1,1 @@
+"""Long-term hydrothermal dispatch: systems, stage LPs, SDDP, TS-DDR, bounds."""
