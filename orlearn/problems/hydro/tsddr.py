@@ -5,10 +5,11 @@ in the horizon, the start volumes (as fractions of each reservoir's range) and t
 the last ``lags`` stages, the current one included (hazard-decision, as SDDP's stage LP), each
 divided by the plant's mean inflow. It outputs ``u = sigmoid(raw)`` per plant (the linear
 rule TS-LDR: ``raw`` clipped to [0, 1]) and the target volume is, by default ("release"
-mode), ``v_in + k (inflow - u x max_turbine)`` clipped to the reservoir's range: a target the
-LP can always reach. ("volume" mode, ``min + u (max - min)``, is the literal reading; on the
-Bolivian system its targets are mostly out of reach within one stage, since a 138 hm3
-reservoir moves at most 0.04 hm3 per one-hour stage, and the penalty swamps the cost.)
+mode), ``v_in + k (inflow + upstream releases - u x max_turbine)`` (the upstream plants'
+intended releases ``u x max_turbine`` reach the plant below) clipped to the reservoir's
+range: a target the LP can reach. ("volume" mode, ``min + u (max - min)``, is the literal
+reading; on the Bolivian system its targets are mostly out of reach within one stage, since a
+138 hm3 reservoir moves at most 0.04 hm3 per one-hour stage, and the penalty swamps the cost.)
 Each stage LP adds ``v_out + s+ - s- = target`` with penalty ``target_penalty (s+ + s-)``.
 
 Loss: the mean over sampled inflow paths of the total LP objective of a rollout. Gradients
@@ -40,7 +41,7 @@ log = logging.getLogger("orlearn.hydro")
 
 
 #: How the network's output u in [0, 1] becomes a target volume: ``"release"`` (default)
-#: ``v_in + k (inflow - u max_turbine)``, clipped to the reservoir's range straight-through;
+#: ``v_in + k (inflow + upstream releases - u max_turbine)``, clipped to the reservoir's range;
 #: ``"volume"`` ``min + u (max - min)``.
 MODES = ("release", "volume")
 
@@ -93,6 +94,11 @@ class _Features:
         mean = system.inflows.mean(axis=(0, 1))
         self.inflow_scale = torch.as_tensor(np.where(mean > 0, mean, 1.0), dtype=torch.float32)
         self.max_turbine = torch.as_tensor(system.max_turbine, dtype=torch.float32)
+        upstream = np.zeros((system.n_plants, system.n_plants))  # [down, up]
+        for up, down in enumerate(system.downstream_turbine):
+            if down >= 0:
+                upstream[down, up] = 1.0
+        self.upstream = torch.as_tensor(upstream, dtype=torch.float32)
 
     def __call__(self, t: int, volume: Tensor, inflows: Tensor) -> Tensor:
         """volume [B, H]; inflows [B, >= t + 1, H] -> features [B, 3 + H (1 + lags)]."""
@@ -112,9 +118,12 @@ class _Features:
         if mode == "volume":
             return self.low + u * (self.high - self.low)
         k = self.system.water_coef
-        target = volume + k * (inflow - u * self.max_turbine)
-        return target + (torch.minimum(torch.maximum(target, self.low), self.high)
-                         - target).detach()
+        release = u * self.max_turbine
+        arriving = inflow + release @ self.upstream.T  # + what the plants upstream release
+        target = volume + k * (arriving - release)
+        # a plain clip: where a target is clipped its derivative is 0 (a straight-through
+        # clip sent wrong-signed gradients to downstream plants)
+        return torch.minimum(torch.maximum(target, self.low), self.high)
 
 
 class _StageObjective(torch.autograd.Function):
