@@ -217,11 +217,17 @@ class StageLP:
             t = np.asarray(target, dtype=np.float64)
             self.lp.set_row_bounds(self._target_rows, t, t)
         result = self.lp.solve()
+        if result.termination.value == "optimal" and result.row_duals is None:
+            # HiGHS occasionally ends a warm re-solve optimal without a dual solution
+            # (seen once in 10^5 Bolivian solves): solve again from scratch
+            result = self.lp.solve(warm_start=False)
         if result.termination.value != "optimal" or result.x is None \
                 or result.row_duals is None:
             where = f"stage {stage}" if stage is not None else "a stage"
+            detail = "" if result.row_duals is not None or result.x is None else ", no duals"
             raise SolveError(f"the stage LP of {where} ended {result.termination.value} "
-                             f"({result.message}); start volumes {np.round(volume, 4).tolist()}")
+                             f"({result.message}{detail}); start volumes "
+                             f"{np.round(volume, 4).tolist()}")
         x = result.x
         lay = self.layout
         penalty = 0.0

@@ -221,19 +221,31 @@ class HydroSystem:
         return int(np.flatnonzero(mask)[0])
 
     def _check_acyclic(self) -> None:
+        """Water must leave the system: no cycle through turbined or spilled water (a mixed
+        loop, one plant turbining into another that spills back, counts too)."""
         h = self.n_plants
-        for name in ("downstream_turbine", "downstream_spill"):
-            down = getattr(self, name)
-            for start in range(h):
-                seen, node = 0, start
-                while node >= 0:
-                    node = int(down[node])
-                    seen += 1
-                    if seen > h:
-                        raise InvalidInstanceError(
-                            name, f"the cascade starting at plant {start} "
-                                  f"({self.hydro_names[start]!r}) is a cycle",
-                            fix="water must flow downstream to an end")
+        state = [0] * h  # 0 new, 1 on the current path, 2 done
+
+        def visit(node: int, path: list[int]) -> None:
+            state[node] = 1
+            for down in (self.downstream_turbine[node], self.downstream_spill[node]):
+                down = int(down)
+                if down < 0 or state[down] == 2:
+                    continue
+                if state[down] == 1:
+                    loop = [*path[path.index(down):], down] if down in path else [node, down]
+                    field = ("downstream_turbine" if self.downstream_turbine[node] == down
+                             else "downstream_spill")
+                    raise InvalidInstanceError(
+                        field, "the cascade has a cycle through plants "
+                               f"{[self.hydro_names[i] for i in loop]}",
+                        fix="water must flow downstream to an end")
+                visit(down, [*path, down])
+            state[node] = 2
+
+        for start in range(h):
+            if state[start] == 0:
+                visit(start, [start])
 
     # ------------------------------------------------------------------ helpers
 

@@ -5,11 +5,13 @@ in the horizon, the start volumes (as fractions of each reservoir's range) and t
 the last ``lags`` stages, the current one included (hazard-decision, as SDDP's stage LP), each
 divided by the plant's mean inflow. It outputs ``u = sigmoid(raw)`` per plant (the linear
 rule TS-LDR: ``raw`` clipped to [0, 1]) and the target volume is, by default ("release"
-mode), ``v_in + k (inflow + upstream releases - u x max_turbine)`` (the upstream plants'
-intended releases ``u x max_turbine`` reach the plant below) clipped to the reservoir's
-range: a target the LP can reach. ("volume" mode, ``min + u (max - min)``, is the literal
-reading; on the Bolivian system its targets are mostly out of reach within one stage, since a
-138 hm3 reservoir moves at most 0.04 hm3 per one-hour stage, and the penalty swamps the cost.)
+mode), ``v_in + k (inflow + upstream releases - u x max_turbine)`` clipped to the reservoir's
+range, computed down the cascade: what an upstream plant actually releases (its ``u x
+max_turbine``, less what its minimum volume holds back, plus what it spills above its
+maximum) reaches the plant below; so the LP can reach every target. ("volume" mode,
+``min + u (max - min)``, is the literal reading; on the Bolivian system its targets are mostly
+out of reach within one stage, since a 138 hm3 reservoir moves at most 0.04 hm3 per one-hour
+stage, and the penalty swamps the cost.)
 Each stage LP adds ``v_out + s+ - s- = target`` with penalty ``target_penalty (s+ + s-)``.
 
 Loss: the mean over sampled inflow paths of the total LP objective of a rollout. Gradients
@@ -80,6 +82,24 @@ class TargetPolicy(nn.Module):
         return torch.sigmoid(raw)
 
 
+def cascade_order(system: HydroSystem) -> list[int]:
+    """Plants ordered so that every plant comes after all plants that feed it (turbined or
+    spilled water); the system's validation guarantees the cascade has no cycle."""
+    feeds: list[set[int]] = [set() for _ in range(system.n_plants)]
+    for up in range(system.n_plants):
+        for down in (system.downstream_turbine[up], system.downstream_spill[up]):
+            if down >= 0:
+                feeds[int(down)].add(up)
+    order: list[int] = []
+    placed: set[int] = set()
+    while len(order) < system.n_plants:
+        for i in range(system.n_plants):
+            if i not in placed and feeds[i] <= placed:
+                order.append(i)
+                placed.add(i)
+    return order
+
+
 class _Features:
     """Builds the policy's inputs from volumes and inflow histories (numpy or torch)."""
 
@@ -94,11 +114,9 @@ class _Features:
         mean = system.inflows.mean(axis=(0, 1))
         self.inflow_scale = torch.as_tensor(np.where(mean > 0, mean, 1.0), dtype=torch.float32)
         self.max_turbine = torch.as_tensor(system.max_turbine, dtype=torch.float32)
-        upstream = np.zeros((system.n_plants, system.n_plants))  # [down, up]
-        for up, down in enumerate(system.downstream_turbine):
-            if down >= 0:
-                upstream[down, up] = 1.0
-        self.upstream = torch.as_tensor(upstream, dtype=torch.float32)
+        self.down_turbine = [int(d) for d in system.downstream_turbine]
+        self.down_spill = [int(d) for d in system.downstream_spill]
+        self.order = cascade_order(system)
 
     def __call__(self, t: int, volume: Tensor, inflows: Tensor) -> Tensor:
         """volume [B, H]; inflows [B, >= t + 1, H] -> features [B, 3 + H (1 + lags)]."""
@@ -106,24 +124,37 @@ class _Features:
         phase = 2 * np.pi * t / self.system.table_stages
         stage = torch.tensor([np.sin(phase), np.cos(phase), t / self.horizon],
                              dtype=torch.float32).expand(b, 3)
-        frac = (volume - self.low) / self.span
+        frac = (volume.float() - self.low) / self.span
         lagged = []
         for lag in range(self.lags):
             past = inflows[:, t - lag] if t - lag >= 0 else inflows[:, 0] * 0.0
-            lagged.append(past / self.inflow_scale)
+            lagged.append(past.float() / self.inflow_scale)
         return torch.cat([stage, frac, *lagged], dim=1)
 
     def targets(self, u: Tensor, mode: str, volume: Tensor, inflow: Tensor) -> Tensor:
         """Target volumes [B, H] (hm3) from decisions ``u`` [B, H]."""
         if mode == "volume":
-            return self.low + u * (self.high - self.low)
+            return (self.low + u * (self.high - self.low)).double()
         k = self.system.water_coef
-        release = u * self.max_turbine
-        arriving = inflow + release @ self.upstream.T  # + what the plants upstream release
-        target = volume + k * (arriving - release)
-        # a plain clip: where a target is clipped its derivative is 0 (a straight-through
-        # clip sent wrong-signed gradients to downstream plants)
-        return torch.minimum(torch.maximum(target, self.low), self.high)
+        # float64: float32 targets miss by ~1e-7 of a reservoir, which the penalty prices
+        u, volume = u.double(), volume.double()
+        release = u * self.max_turbine.double()
+        arriving = inflow.double().clone()
+        targets = torch.empty_like(volume)
+        for i in self.order:  # upstream plants first
+            wanted = volume[:, i] + k * (arriving[:, i] - release[:, i])
+            # a plain clip (derivative 0 where clipped; a straight-through clip sent
+            # wrong-signed gradients downstream)
+            low, high = float(self.system.min_volume[i]), float(self.system.max_volume[i])
+            targets[:, i] = wanted.clamp(low, high)
+            short = torch.relu(low - wanted) / k   # release cut to keep min volume
+            excess = torch.relu(wanted - high) / k  # spilled above max volume
+            down_t, down_s = self.down_turbine[i], self.down_spill[i]
+            if down_t >= 0:
+                arriving[:, down_t] = arriving[:, down_t] + release[:, i] - short
+            if down_s >= 0:
+                arriving[:, down_s] = arriving[:, down_s] + excess
+        return targets
 
 
 class _StageObjective(torch.autograd.Function):
@@ -150,11 +181,12 @@ def stage_objective(lp: StageLP, t: int, volume: Tensor, target: Tensor,
     v = volume.detach().double().numpy()
     tg = target.detach().double().numpy()
     sols = [lp.solve(v[i], inflow[i], tg[i], stage=t) for i in range(v.shape[0])]
-    objective = torch.tensor([s.objective for s in sols], dtype=torch.float32)
-    water = torch.tensor(np.stack([s.water_dual for s in sols]), dtype=torch.float32)
-    tdual = torch.tensor(np.stack([s.target_dual for s in sols]), dtype=torch.float32)
+    dtype = target.dtype
+    objective = torch.tensor([s.objective for s in sols], dtype=dtype)
+    water = torch.tensor(np.stack([s.water_dual for s in sols]), dtype=volume.dtype)
+    tdual = torch.tensor(np.stack([s.target_dual for s in sols]), dtype=dtype)
     out = _StageObjective.apply(volume, target, objective, water, tdual)
-    realised = torch.tensor(np.stack([s.volume for s in sols]), dtype=torch.float32)
+    realised = torch.tensor(np.stack([s.volume for s in sols]), dtype=dtype)
     next_volume = target + (realised - target).detach()
     return out, next_volume, sols
 
@@ -200,8 +232,8 @@ class TSDDRPolicy:
 
     def targets(self, t: int, volume: np.ndarray, inflows: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            v = torch.as_tensor(volume, dtype=torch.float32)[None]
-            q = torch.as_tensor(inflows, dtype=torch.float32)[None]
+            v = torch.as_tensor(volume, dtype=torch.float64)[None]
+            q = torch.as_tensor(inflows, dtype=torch.float64)[None]
             return self.target(t, v, q)[0].double().numpy()
 
     def target(self, t: int, volume: Tensor, inflows: Tensor) -> Tensor:
@@ -227,9 +259,9 @@ def rollout_loss(policy: TSDDRPolicy, paths: np.ndarray) -> tuple[Tensor, float,
     also returns the mean operating cost and mean penalty (floats)."""
     s = policy.system
     n, T, _ = paths.shape
-    inflows = torch.as_tensor(paths, dtype=torch.float32)
-    volume = torch.as_tensor(np.tile(s.initial_volume, (n, 1)), dtype=torch.float32)
-    total = torch.zeros(n)
+    inflows = torch.as_tensor(paths, dtype=torch.float64)
+    volume = torch.as_tensor(np.tile(s.initial_volume, (n, 1)), dtype=torch.float64)
+    total = torch.zeros(n, dtype=torch.float64)
     cost = penalty = 0.0
     for t in range(T):
         target = policy.target(t, volume, inflows)
