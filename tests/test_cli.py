@@ -80,6 +80,8 @@ def test_quick_suite_prints_its_table(tmp_path: Path) -> None:
     assert all(abs(r["gap"]) < 1e-6 for r in milp)  # exact solvers reach the exact references
     # the quick inventory tasks are heuristics/short trainings: close to, never below, the optimum
     assert all(-0.01 < r["gap"] < 0.2 for r in rows if r["problem"] == "inventory")
+    # hydro: every policy costs at least the wait-and-see bound on the same paths
+    assert all(r["gap"] >= -1e-9 for r in rows if r["problem"] == "hydro")
 
 
 def test_generate_then_solve_matches_recorded_optima(tmp_path: Path) -> None:
