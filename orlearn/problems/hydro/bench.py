@@ -83,7 +83,7 @@ def run_task(task: Any) -> TaskOutcome:
         extra.update(iterations=len(result.history), lower_bound=result.lower_bound,
                      stop_reason=result.stop_reason, cuts=result.policy.n_cuts,
                      train_stages=config.stages,
-                     history=[{k: v for k, v in h.items()} for h in result.history])
+                     history=list(result.history))
     elif method in ("ts-ddr", "ts-ldr"):
         if "hidden" in options:
             options["hidden"] = tuple(options["hidden"])

@@ -66,6 +66,7 @@ def load_powermodels(
     water_coef: float | None = None,
     initial_volume: Any = None,
     name: str | None = None,
+    notes: tuple[str, ...] = (),
 ) -> HydroSystem:
     """Read a HydroPowerModels.jl case folder.
 
@@ -89,6 +90,7 @@ def load_powermodels(
         initial_volume: None (the file's, denormal values read as 0), a fraction of each
             reservoir's range, or hm3 per plant.
         name: label (default: the folder name).
+        notes: facts about the data choices, carried into results.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -186,6 +188,7 @@ def load_powermodels(
         water_coef = HOUR_WATER_COEF * float(hydro.get("stage_hours", 1.0))
     return HydroSystem(
         name=name or root.name,
+        notes=notes,
         bus_load=load,
         line_from=[bus_pos[int(b["f_bus"])] for b in lines],
         line_to=[bus_pos[int(b["t_bus"])] for b in lines],
@@ -250,13 +253,11 @@ def bolivia(folder: str | os.PathLike[str] | None = None, *, initial_volume: Any
         raise InvalidInstanceError(
             "path", "the Bolivian case folder was not found",
             fix=f"pass its folder or set {BOLIVIA_ENV} to shared/data/hydro/bolivia")
-    system = load_powermodels(path, load_scale=load_scale, water_coef=HOUR_WATER_COEF,
-                              initial_volume=initial_volume, name="bolivia")
-    from dataclasses import replace
-
-    return replace(system, notes=(
-        f"loads x {load_scale}; water_coef 0.0036 (1 h stages); initial volume "
-        f"{initial_volume!r} of each reservoir's range (the file's are garbage); spill cost 0",))
+    notes = (f"loads x {load_scale}; water_coef 0.0036 (1 h stages); initial volume "
+             f"{initial_volume!r} of each reservoir's range (the file's are garbage); spill "
+             "cost 0",)
+    return load_powermodels(path, load_scale=load_scale, water_coef=HOUR_WATER_COEF,
+                            initial_volume=initial_volume, name="bolivia", notes=notes)
 
 
 def generate_system(
