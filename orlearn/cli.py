@@ -124,6 +124,11 @@ def bench(
                         ray_address=ray_address, progress=progress)
     tasks, table = write_reports(built, summary.out_dir)
     print_summary(table, f"{built.name} ({len(tasks)}/{len(built)} tasks, seed {seed})")
+    from orlearn.bench.report import problem_reports
+
+    extra = problem_reports(built, summary.out_dir)
+    if extra:
+        typer.echo(extra)
     typer.echo(
         f"ran {summary.ran}, reused {summary.skipped}, failed {summary.failed}; "
         f"CSV, Markdown and plots in {summary.out_dir}"

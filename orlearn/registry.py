@@ -38,6 +38,13 @@ PROBLEMS: dict[str, str] = {
     "inventory": "orlearn.problems.inventory.bench:run_task",
     "lotsizing": "orlearn.problems.lotsizing.bench:run_task",
     "hydro": "orlearn.problems.hydro.bench:run_task",
+    "branching": "orlearn.problems.branching.bench:run_task",
+}
+
+#: Optional problem-specific report: ``report(records) -> (markdown, DataFrame)`` over the
+#: latest records of the problem's tasks; written next to the generic summary.
+REPORTS: dict[str, str] = {
+    "branching": "orlearn.problems.branching.bench:report",
 }
 
 SUITES: dict[str, SuiteSpec] = {
@@ -115,6 +122,27 @@ SUITES: dict[str, SuiteSpec] = {
             "the wait-and-see bound on 100 paths",
         ),
         SuiteSpec(
+            "branching-quick",
+            "orlearn.problems.branching.bench:quick_suite",
+            "branching: small set cover, shipped GCNN vs relpscost and pscost",
+            quick=True,
+        ),
+        SuiteSpec(
+            "branching-gasse",
+            "orlearn.problems.branching.bench:gasse_suite",
+            "branching: Gasse et al. protocol, four families, easy+medium, 20 x 5 seeds",
+        ),
+        SuiteSpec(
+            "branching-easy",
+            "orlearn.problems.branching.bench:easy_suite",
+            "branching: four families at easy size, 10 instances, 1 seed (2-core cut)",
+        ),
+        SuiteSpec(
+            "branching-mixed",
+            "orlearn.problems.branching.bench:mixed_suite",
+            "branching: imitation accuracy, single vs mixed-distribution training",
+        ),
+        SuiteSpec(
             "selftest",
             "orlearn.bench.selftest:selftest_suite",
             "synthetic tasks that test the harness (one fails on purpose)",
@@ -127,9 +155,11 @@ COMMANDS: dict[str, dict[str, str]] = {
         "inventory": "orlearn.problems.inventory.bench:train_command",
         "lotsizing": "orlearn.problems.lotsizing.bench:train_command",
         "hydro": "orlearn.problems.hydro.bench:train_command",
+        "branching": "orlearn.problems.branching.bench:train_command",
     },
     "generate": {
         "milp": "orlearn.problems.milp:generate_command",
+        "branching": "orlearn.problems.branching.bench:generate_command",
     },
 }
 

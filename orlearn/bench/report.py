@@ -129,10 +129,32 @@ def write_reports(suite: Suite, folder: str | Path) -> tuple[pd.DataFrame, pd.Da
     tasks.to_csv(folder / "results.csv", index=False)
     summary.to_csv(folder / "summary.csv", index=False)
     title = f"{suite.name}: {len(tasks)}/{len(suite.tasks)} tasks recorded"
-    (folder / "summary.md").write_text(summary_markdown(summary, title))
+    markdown = summary_markdown(summary, title)
+    markdown += problem_reports(suite, folder)
+    (folder / "summary.md").write_text(markdown)
     if not tasks.empty:
         plot_summary(tasks, folder, suite.name)
     return tasks, summary
+
+
+def problem_reports(suite: Suite, folder: str | Path) -> str:
+    """Problem-specific tables (``orlearn.registry.REPORTS``) as Markdown; each problem's
+    table is also written as ``PROBLEM.csv`` in ``folder``."""
+    from orlearn.registry import REPORTS, resolve
+
+    folder = Path(folder)
+    latest = ResultStore(folder / "results.jsonl").latest()
+    text = ""
+    for problem in dict.fromkeys(t.problem for t in suite.tasks):
+        if problem not in REPORTS:
+            continue
+        records = [latest[t.task_id] for t in suite.tasks
+                   if t.problem == problem and t.task_id in latest]
+        markdown, table = resolve(REPORTS[problem])(records)
+        if markdown:
+            text += "\n" + markdown
+            table.to_csv(folder / f"{problem}.csv", index=False)
+    return text
 
 
 def plot_summary(tasks: pd.DataFrame, folder: Path, name: str) -> list[Path]:

@@ -98,13 +98,38 @@ class BipartiteGraphConv(MessagePassing):
     ) -> Tensor:
         """Convolve left-node features into the right nodes (see the class docstring)."""
         _check_graph(edge_index, edge_attr, self.edge_channels)
-        aggregated = self.propagate(
-            edge_index,
-            x=(x_left, x_right),
-            edge_attr=edge_attr if self.edge_channels else None,
-            size=(x_left.shape[0], x_right.shape[0]),
-        )
+        if self.aggr == "add":
+            aggregated = self._fused_messages(x_left, x_right, edge_index, edge_attr)
+        else:
+            aggregated = self.propagate(
+                edge_index,
+                x=(x_left, x_right),
+                edge_attr=edge_attr if self.edge_channels else None,
+                size=(x_left.shape[0], x_right.shape[0]),
+            )
         return self.output_mlp(torch.cat([self.aggregate_norm(aggregated), x_right], dim=-1))
+
+    def _fused_messages(
+        self, x_left: Tensor, x_right: Tensor, edge_index: Tensor, edge_attr: Tensor | None
+    ) -> Tensor:
+        """Summed messages, with the first linear map applied per node instead of per edge.
+
+        ``W [x_j, e, x_i] + b = W_l x_j + W_e e + W_r x_i + b``: the two node terms are
+        computed once per node and gathered, which is the same function as :meth:`message`
+        at a fraction of the cost on graphs with many more edges than nodes.
+        """
+        first = self.message_mlp.net[0]
+        w_left, w_edge, w_right = torch.split(
+            first.weight, [self.left_channels, self.edge_channels, self.right_channels], dim=1
+        )
+        src, dst = edge_index[0], edge_index[1]
+        hidden = (x_left @ w_left.T)[src] + (x_right @ w_right.T + first.bias)[dst]
+        if self.edge_channels:
+            hidden = hidden + edge_attr @ w_edge.T
+        messages = self.message_mlp.net[1:](hidden)
+        out = torch.zeros(x_right.shape[0], messages.shape[-1], dtype=messages.dtype,
+                          device=messages.device)
+        return out.index_add_(0, dst, messages)
 
     def message(self, x_j: Tensor, x_i: Tensor, edge_attr: Tensor | None) -> Tensor:
         """Message of edge ``j -> i`` from left node ``j``, the edge and right node ``i``."""

@@ -283,7 +283,71 @@ def solve_scip(
     return scip_result(model, wall, with_values=with_values)
 
 
+#: SCIP settings of Gasse et al. (2019) for branching experiments: cutting planes at the root
+#: only (``separating/maxrounds`` 0 away from the root) and no restarts; presolve and heuristics
+#: stay at their defaults.
+BRANCHING_EXPERIMENT_PARAMS: dict[str, Any] = {
+    "separating/maxrounds": 0,
+    "presolving/maxrestarts": 0,
+}
+
+#: SCIP's own variable selection rules that :func:`use_builtin_branching` can put first.
+BUILTIN_BRANCHING = ("relpscost", "pscost", "fullstrong", "mostinf", "leastinf", "random")
+
+
+def use_builtin_branching(model: pyscipopt.Model, rule: str, priority: int = 999_999) -> None:
+    """Make SCIP's branching rule ``rule`` the one SCIP calls first (default ``relpscost``)."""
+    if rule not in BUILTIN_BRANCHING:
+        raise InvalidInstanceError("rule", f"unknown SCIP branching rule {rule!r}",
+                                   fix=f"use one of {', '.join(BUILTIN_BRANCHING)}")
+    if rule != "relpscost":
+        model.setParam(f"branching/{rule}/priority", int(priority))
+
+
+def strong_branching_scores(
+    model: pyscipopt.Model, candidates: list[Any], itlim: int = 2**31 - 1
+) -> tuple[list[float], int]:
+    """Full strong-branching scores of LP candidates, leaving SCIP's state unchanged.
+
+    Call inside ``branchexeclp``. Each candidate is branched down and up on the LP
+    (``getVarStrongbranch(..., idempotent=True)``: no bound changes, no statistics updates, so
+    the tree is what the calling rule makes of it); the gains over the node LP value are
+    combined by SCIP's ``getBranchScoreMultiple`` (the product rule). A child whose LP is
+    infeasible gets the gain of the largest finite gain plus one at this node, so a candidate
+    that prunes a child ranks above every candidate that prunes none.
+
+    Returns:
+        ``(scores, n_lp_iterations)``.
+    """
+    lp_obj = float(model.getLPObjVal())
+    iterations = int(model.getNStrongbranchLPIterations())
+    gains: list[tuple[float | None, float | None]] = []
+    model.startStrongbranch()
+    try:
+        for var in candidates:
+            down, up, _dvalid, _uvalid, downinf, upinf, _dc, _uc, lperror = (
+                model.getVarStrongbranch(var, itlim, idempotent=True)
+            )
+            if lperror:
+                gains.append((0.0, 0.0))
+                continue
+            gain_down = None if downinf else max(float(down) - lp_obj, 0.0)
+            gain_up = None if upinf else max(float(up) - lp_obj, 0.0)
+            gains.append((gain_down, gain_up))
+    finally:
+        model.endStrongbranch()
+    finite = [g for pair in gains for g in pair if g is not None]
+    big = (max(finite) if finite else 0.0) + 1.0
+    scores = [
+        float(model.getBranchScoreMultiple(var, [big if d is None else d, big if u is None else u]))
+        for var, (d, u) in zip(candidates, gains, strict=True)
+    ]
+    return scores, int(model.getNStrongbranchLPIterations()) - iterations
+
+
 __all__ = [
+    "BRANCHING_EXPERIMENT_PARAMS",
+    "BUILTIN_BRANCHING",
     "SCIP_TERMINATION",
     "apply_params",
     "make_scip_model",
@@ -292,4 +356,6 @@ __all__ = [
     "scip_result",
     "scip_seed_params",
     "solve_scip",
+    "strong_branching_scores",
+    "use_builtin_branching",
 ]

@@ -152,3 +152,15 @@ def test_residual_block_shared_graph_batch_equals_pyg_path() -> None:
         xs, es = block(x[b], edge_index, e[b])
         assert torch.allclose(xb[b], xs, atol=1e-5)
         assert torch.allclose(eb[b], es, atol=1e-5)
+
+
+def test_bipartite_conv_fused_messages_equal_per_edge_messages(conv: BipartiteGraphConv) -> None:
+    """The per-node first linear map (sum aggregation) is the paper's per-edge message."""
+    torch.manual_seed(3)
+    x_left, x_right = torch.randn(7, conv.left_channels), torch.randn(5, conv.right_channels)
+    edge_index = torch.stack([torch.randint(0, 7, (30,)), torch.randint(0, 5, (30,))])
+    edge_attr = torch.randn(30, conv.edge_channels)
+    fused = conv._fused_messages(x_left, x_right, edge_index, edge_attr)
+    per_edge = conv.propagate(edge_index, x=(x_left, x_right), edge_attr=edge_attr,
+                              size=(7, 5))
+    torch.testing.assert_close(fused, per_edge, atol=1e-5, rtol=1e-5)

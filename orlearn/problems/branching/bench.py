@@ -1,0 +1,385 @@
+"""Branching benchmark suites, the branching report, and the ``orlearn generate/train
+branching`` commands.
+
+Solve tasks (``method`` in ``gcnn``, ``relpscost``, ``pscost``, ``fullstrong``): the instance
+is test instance ``index`` of a generated distribution (rebuilt from its seed, so no files are
+needed) or an MPS/LP file; SCIP runs with the paper's settings (cuts at the root only, no
+restarts, seeds set) under a time limit; the outcome's ``time`` is SCIP's solving time and
+``extra`` holds nodes and status. A time-limit hit is a recorded outcome (its time is the
+limit, as in the paper's shifted geometric means).
+
+Imitation tasks (``method="imitation"``): collect (or reuse) strong-branching samples of the
+training families, train a GCNN on ``n_samples`` of them, and report top-1 accuracy on the
+held-out samples of the evaluated family (objective, sense max). ``branching-mixed`` compares
+one family against a mix with the same number of samples.
+
+:func:`report` turns a suite's records into the table of the paper: 1-shifted geometric mean
+of solve time and node count per family and method, and wins (fastest solve among methods on
+an instance and seed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import typer
+
+from orlearn.errors import ConfigError
+
+if TYPE_CHECKING:
+    from orlearn.bench import Suite, TaskOutcome
+
+SOLVE_METHODS = ("gcnn", "relpscost", "pscost", "fullstrong")
+GASSE_FAMILIES = ("setcover", "cauctions", "facilities", "indset")
+MIX_FAMILIES = ("setcover", "cauctions", "facilities", "indset", "vertexcover", "gisp")
+WORKDIR = Path("results/branching")
+#: checkpoint per family; families without their own use the mix
+SHIPPED = {"setcover": "branching-setcover"}
+SHIPPED_MIX = "branching-mix"
+
+
+def _policy_for(family: str | None, checkpoint: str | None) -> Any:
+    from orlearn.problems.branching.model import load_policy
+
+    name = checkpoint or SHIPPED.get(family or "", SHIPPED_MIX)
+    return load_policy(name)[0]
+
+
+def _instance_path(task: Any, folder: str) -> tuple[str, str | None]:
+    """The MPS file of a task (written to ``folder`` for generated instances), its family."""
+    params = task.params
+    if not params:
+        return task.instance, None
+    from orlearn.problems.branching.instances import build_instance, instance_seed, write_instance
+
+    family, size = params["family"], params["size"]
+    label = size if isinstance(size, str) else "custom"
+    seed = instance_seed(family, label, params.get("split", "test"), int(params["index"]),
+                         int(params.get("seed", 0)))
+    path = Path(folder) / f"{family}_{label}_{params['index']}.mps"
+    write_instance(build_instance(family, size, seed), path)
+    return str(path), family
+
+
+def run_task(task: Any) -> TaskOutcome:
+    from orlearn.bench import TaskOutcome
+
+    options = dict(task.options)
+    if task.method == "imitation":
+        return _run_imitation(task)
+    if task.method not in SOLVE_METHODS:
+        raise ConfigError(f"branching method {task.method!r}: use one of "
+                          f"{', '.join(SOLVE_METHODS)} or imitation")
+    from orlearn.problems.branching.rules import solve_with
+
+    with tempfile.TemporaryDirectory(prefix="orlearn-branching-") as folder:
+        path, family = _instance_path(task, folder)
+        policy = (_policy_for(family, options.get("checkpoint")) if task.method == "gcnn"
+                  else None)
+        record = solve_with(path, task.method, seed=task.seed,
+                            time_limit=options.get("time_limit", 600.0), policy=policy)
+    extra = {"nodes": record.nodes, "scip_status": record.status, "dual_bound": record.dual_bound,
+             "gap": record.gap, "family": family or Path(task.instance).parent.name,
+             "size": task.params.get("size", "file"), **record.extra}
+    if task.method == "gcnn" and record.extra.get("calls"):
+        extra["feature_ms_per_node"] = 1000 * record.extra["feature_time"] / record.extra["calls"]
+        extra["inference_ms_per_node"] = (1000 * record.extra["inference_time"]
+                                          / record.extra["calls"])
+    return TaskOutcome(objective=record.objective, feasible=record.objective is not None,
+                       time=record.time, extra=extra)
+
+
+def ensure_samples(family: str, size: str, split: str, n: int, *, workdir: Path = WORKDIR,
+                   n_instances: int | None = None, workers: int = 1, seed: int = 0,
+                   time_limit: float = 60.0, max_per_episode: int = 50,
+                   query_prob: float = 0.05, progress: bool = False) -> Path:
+    """Samples of ``family/size/split`` in ``workdir`` (generated and collected if missing)."""
+    from orlearn.problems.branching.data import collect_samples
+    from orlearn.problems.branching.instances import generate_distribution
+
+    counts = {"train": 100, "valid": 20, "test": 20}
+    if n_instances is not None:
+        counts[split] = n_instances
+    dist = generate_distribution(family, size, workdir / "instances" / f"{family}_{size}",
+                                 n_train=counts["train"], n_valid=counts["valid"],
+                                 n_test=counts["test"], seed=seed)
+    out = workdir / "samples" / f"{family}_{size}_q{query_prob:g}" / split
+    split_seed = {"train": 0, "valid": 1, "test": 2}[split] + 10 * seed
+    collect_samples(dist.files(split), out, n, query_prob=query_prob, time_limit=time_limit,
+                    max_per_episode=max_per_episode, workers=workers, seed=split_seed,
+                    progress=progress)
+    return out
+
+
+def _run_imitation(task: Any) -> TaskOutcome:
+    import time
+
+    from orlearn.bench import TaskOutcome
+    from orlearn.problems.branching.data import SampleDataset, sample_files
+    from orlearn.problems.branching.train import TrainConfig, accuracy, train_gcnn
+
+    o = dict(task.options)
+    size = o.get("size", "easy")
+    workdir = Path(o.get("workdir", WORKDIR))
+    train_families = list(o["train"])
+    n_samples = int(o["n_samples"])
+    per = -(-n_samples // len(train_families))
+    collect = {"workdir": workdir, "workers": int(o.get("workers", 1)),
+               "query_prob": float(o.get("query_prob", 0.05))}
+    start = time.perf_counter()
+    train_dirs = [ensure_samples(f, size, "train", per, **collect) for f in train_families]
+    valid_dirs = [ensure_samples(f, size, "valid", int(o.get("n_valid", 100)), **collect)
+                  for f in train_families]
+    eval_dir = ensure_samples(o["eval"], size, "test", int(o.get("n_test", 200)), **collect)
+    config = TrainConfig(epochs=int(o.get("epochs", 30)), patience=int(o.get("patience", 20)),
+                         n_train=n_samples, n_valid=int(o.get("n_valid", 100)), seed=task.seed)
+    run = workdir / "runs" / f"{'+'.join(train_families)}_{n_samples}_{task.seed}"
+    if (run / "best.json").exists():  # the same training set was trained on by another task
+        from orlearn.problems.branching.model import load_policy
+
+        model, saved = load_policy(str(run / "best"))
+        summary = {"valid": saved["metadata"].get("validation"),
+                   "epochs": saved["metadata"].get("epochs")}
+    else:
+        model, summary = train_gcnn(train_dirs, valid_dirs, run, config, progress=False)
+    test = accuracy(model, SampleDataset(sample_files(eval_dir)[: int(o.get("n_test", 200))]))
+    return TaskOutcome(objective=test["top1"], feasible=True,
+                       time=time.perf_counter() - start,
+                       extra={"test": test, "valid": summary["valid"], "train": train_families,
+                              "eval": o["eval"], "epochs": summary["epochs"]})
+
+
+def _solve_tasks(families: tuple[str, ...], sizes: tuple[str, ...], n_instances: int,
+                 seeds: range, time_limit: float, seed: int,
+                 methods: tuple[str, ...] = ("gcnn", "relpscost", "pscost")) -> list[Any]:
+    from orlearn.bench import Task
+
+    return [
+        Task("branching", f"{family}-{size}-test-{i}", method,
+             options={"time_limit": time_limit}, seed=s,
+             params={"family": family, "size": size, "split": "test", "index": i, "seed": seed})
+        for family in families for size in sizes for i in range(n_instances) for s in seeds
+        for method in methods
+    ]
+
+
+def quick_suite(seed: int = 0) -> Suite:
+    """Two small set-cover instances (250 x 500), GCNN (shipped checkpoint) vs relpscost and
+    pscost: seconds on 2 cores."""
+    from orlearn.bench import Suite, Task
+
+    small = {"n_rows": 250, "n_cols": 500, "density": 0.05}
+    tasks = [Task("branching", f"setcover-small-test-{i}", method,
+                  options={"time_limit": 60.0}, seed=0,
+                  params={"family": "setcover", "size": small, "split": "test", "index": i,
+                          "seed": seed})
+             for i in range(2) for method in ("gcnn", "relpscost", "pscost")]
+    return Suite("branching-quick", tasks, "branching: small set cover, GCNN vs SCIP rules")
+
+
+def gasse_suite(seed: int = 0) -> Suite:
+    """Gasse et al.'s evaluation: four families at easy and medium size, 20 test instances x
+    5 seeds, GCNN vs relpscost vs pscost, 1 h limit (easy: 10 min)."""
+    from orlearn.bench import Suite
+
+    tasks = (_solve_tasks(GASSE_FAMILIES, ("easy",), 20, range(5), 600.0, seed)
+             + _solve_tasks(GASSE_FAMILIES, ("medium",), 20, range(5), 3600.0, seed))
+    return Suite("branching-gasse", tasks, "branching: Gasse et al. four families, easy+medium")
+
+
+def easy_suite(seed: int = 0) -> Suite:
+    """A 2-core-sized cut of ``branching-gasse``: the four families at easy size, 10 test
+    instances x 1 seed, 5-minute limit."""
+    from orlearn.bench import Suite
+
+    tasks = _solve_tasks(GASSE_FAMILIES, ("easy",), 10, range(1), 300.0, seed)
+    return Suite("branching-easy", tasks, "branching: four families, easy, 10 instances")
+
+
+def mixed_suite(seed: int = 0) -> Suite:
+    """Imitation with scarce data (400 samples): trained on set cover alone vs on a mix of
+    four other families, top-1 accuracy on each held-out family's test samples."""
+    from orlearn.bench import Suite, Task
+
+    base = {"size": "easy", "n_samples": 400, "n_valid": 100, "n_test": 200, "epochs": 30}
+    tasks = []
+    for held_out in ("cauctions", "facilities", "indset", "vertexcover", "gisp"):
+        mix = [f for f in MIX_FAMILIES if f != held_out]
+        for label, train in (("single", ["setcover"]), ("mix", mix)):
+            if held_out == "setcover" and label == "single":
+                continue
+            tasks.append(Task("branching", f"imitation-{label}-eval-{held_out}", "imitation",
+                              options={**base, "train": train, "eval": held_out},
+                              seed=seed, sense="max"))
+    return Suite("branching-mixed", tasks, "branching: single vs mixed-distribution training")
+
+
+def shifted_geomean(values: Any, shift: float = 1.0) -> float:
+    """``exp(mean(log(v + shift))) - shift`` (the 1-shifted geometric mean)."""
+    arr = np.asarray(list(values), dtype=float)
+    if arr.size == 0:
+        return math.nan
+    return float(np.exp(np.mean(np.log(arr + shift))) - shift)
+
+
+def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
+    """Per family and method: tasks, solved, 1-shifted geometric mean time and nodes, wins."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        if r.get("method") not in SOLVE_METHODS or r.get("status") != "ok":
+            continue
+        extra = r.get("extra") or {}
+        params = r.get("params") or {}
+        rows.append({"family": extra.get("family"), "size": str(extra.get("size")),
+                     "instance": r["instance"], "seed": r["seed"], "method": r["method"],
+                     "time": r["time"], "nodes": extra.get("nodes", 0),
+                     "solved": extra.get("scip_status") == "optimal",
+                     "index": params.get("index")})
+    if not rows:
+        return "", pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    fastest = frame.groupby(["instance", "seed"])["time"].transform("min")
+    frame["win"] = frame["solved"] & (frame["time"] <= fastest)
+    table = frame.groupby(["family", "size", "method"], sort=False).agg(
+        runs=("time", "size"), solved=("solved", "sum"),
+        time_sgm=("time", shifted_geomean), nodes_sgm=("nodes", shifted_geomean),
+        wins=("win", "sum")).reset_index()
+    lines = ["## Branching: 1-shifted geometric means", "",
+             "| family | size | method | runs | solved | time (s) | nodes | wins |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in table.itertuples(index=False):
+        lines.append(f"| {row.family} | {row.size} | {row.method} | {row.runs} | {row.solved} "
+                     f"| {row.time_sgm:.2f} | {row.nodes_sgm:.0f} | {row.wins} |")
+    return "\n".join(lines) + "\n", table
+
+
+def generate_command(
+    family: Annotated[str, typer.Option(help="setcover, cauctions, facilities, indset, "
+                                             "vertexcover or gisp.")] = "setcover",
+    size: Annotated[str, typer.Option(help="tiny, easy, medium or hard.")] = "easy",
+    n_train: Annotated[int, typer.Option(help="Training instances.")] = 100,
+    n_valid: Annotated[int, typer.Option(help="Validation instances.")] = 20,
+    n_test: Annotated[int, typer.Option(help="Test instances.")] = 20,
+    seed: Annotated[int, typer.Option(help="Base seed of the instance seeds.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Folder (default results/branching/"
+                                                  "instances/FAMILY_SIZE).")] = None,
+    samples: Annotated[int, typer.Option(help="Also collect this many strong-branching "
+                                              "samples from the training split.")] = 0,
+    label: Annotated[bool, typer.Option(help="Label the test split's hardness by SCIP "
+                                             "solve time.")] = False,
+    label_time_limit: Annotated[float, typer.Option(help="Time limit of the labelling "
+                                                         "solves (s).")] = 600.0,
+    label_scale: Annotated[float, typer.Option(help="Scale of the easy/medium/hard "
+                                                    "thresholds (100 s / 1000 s) for this "
+                                                    "machine.")] = 1.0,
+    workers: Annotated[int, typer.Option(help="Parallel sampling processes.")] = 1,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Write a train/valid/test MILP distribution as MPS files (resumable); optionally
+    collect strong-branching samples and label hardness."""
+    from orlearn.problems.branching.instances import generate_distribution, label_hardness
+
+    folder = out or WORKDIR / "instances" / f"{family}_{size}"
+    dist = generate_distribution(family, size, folder, n_train, n_valid, n_test, seed=seed,
+                                 progress=progress)
+    typer.echo(f"{dist.name}: " + ", ".join(f"{k} {len(v)}" for k, v in dist.splits.items())
+               + f" in {folder}")
+    if samples:
+        from orlearn.problems.branching.data import collect_samples
+
+        info = collect_samples(dist.files("train"), Path(folder) / "samples" / "train", samples,
+                               workers=workers, seed=seed, progress=progress)
+        typer.echo(f"samples: {info['samples']} in {Path(folder) / 'samples' / 'train'}")
+    if label:
+        rows = label_hardness(dist.files("test"), time_limit=label_time_limit,
+                              scale=label_scale, seed=seed, out_csv=Path(folder) / "hardness.csv",
+                              progress=progress)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["label"]] = counts.get(row["label"], 0) + 1
+        typer.echo(f"hardness (scale {label_scale}): {counts} -> {Path(folder) / 'hardness.csv'}")
+
+
+def train_command(
+    family: Annotated[list[str] | None, typer.Option(help="Training family (repeat for a "
+                                                          "mix).")] = None,
+    folder: Annotated[list[Path] | None, typer.Option(help="A folder of MPS/LP files as a "
+                                                           "distribution (repeatable).")] = None,
+    size: Annotated[str, typer.Option(help="Size of generated families.")] = "easy",
+    samples: Annotated[int, typer.Option(help="Training samples in all.")] = 2000,
+    valid_samples: Annotated[int, typer.Option(help="Validation samples per "
+                                                    "distribution.")] = 200,
+    test_samples: Annotated[int, typer.Option(help="Held-out test samples per generated "
+                                                   "family (top-k accuracy).")] = 0,
+    query_prob: Annotated[float, typer.Option(help="Probability of recording a node "
+                                                   "(paper: 0.05).")] = 0.05,
+    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 50,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 20,
+    workers: Annotated[int, typer.Option(help="Parallel sampling processes.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of sampling and training.")] = 0,
+    workdir: Annotated[Path, typer.Option(help="Instances and samples go here.")] = WORKDIR,
+    out: Annotated[Path, typer.Option(help="Checkpoint folder.")] = Path("runs/branching"),
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Collect strong-branching samples (resumable) and train the GCNN by imitation;
+    prints top-1/3/5/10 validation accuracy; weights in OUT/best.safetensors."""
+    from orlearn.problems.branching.data import collect_samples
+    from orlearn.problems.branching.instances import Distribution
+    from orlearn.problems.branching.train import TrainConfig, train_gcnn
+
+    families = list(family or [])
+    folders = list(folder or [])
+    if not families and not folders:
+        families = ["setcover"]
+    n_dist = len(families) + len(folders)
+    per = -(-samples // n_dist)
+    train_dirs: list[Path] = []
+    valid_dirs: list[Path] = []
+    collect = {"workdir": workdir, "workers": workers, "seed": seed, "query_prob": query_prob,
+               "progress": progress}
+    for fam in families:
+        train_dirs.append(ensure_samples(fam, size, "train", per, **collect))
+        valid_dirs.append(ensure_samples(fam, size, "valid", valid_samples, **collect))
+    for path in folders:
+        dist = Distribution.from_folder(path, seed=seed)
+        root = workdir / "samples" / dist.name
+        for split, n, dirs in (("train", per, train_dirs), ("valid", valid_samples, valid_dirs)):
+            collect_samples(dist.files(split), root / split, n, workers=workers, seed=seed,
+                            query_prob=query_prob, progress=progress)
+            dirs.append(root / split)
+    config = TrainConfig(epochs=epochs, patience=patience, n_train=samples,
+                         n_valid=valid_samples * n_dist, seed=seed)
+    command = " ".join(["orlearn", *sys.argv[1:]])
+    model, summary = train_gcnn(train_dirs, valid_dirs, out, config, progress=progress,
+                                extra_config={"command": command, "families": families,
+                                              "folders": [str(f) for f in folders],
+                                              "size": size, "query_prob": query_prob})
+
+    def fmt(acc: dict[str, float]) -> str:
+        return ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items() if k.startswith("top"))
+
+    typer.echo(f"trained {summary['epochs']} epochs on {summary['n_train']} samples; "
+               f"validation {fmt(summary['valid'])}; weights in {out / 'best.safetensors'}")
+    record: dict[str, Any] = {"command": command, **summary, "test": {}}
+    if test_samples > 0:
+        from orlearn.problems.branching.data import SampleDataset, sample_files
+        from orlearn.problems.branching.train import accuracy
+
+        for fam in families:
+            folder_ = ensure_samples(fam, size, "test", test_samples, **collect)
+            acc = accuracy(model, SampleDataset(sample_files(folder_)[:test_samples]))
+            record["test"][fam] = acc
+            typer.echo(f"test {fam} ({test_samples} held-out samples): {fmt(acc)}")
+    (out / "result.json").write_text(json.dumps(record, indent=2, default=str))
+
+
+__all__ = ["easy_suite", "gasse_suite", "generate_command", "mixed_suite", "quick_suite",
+           "report", "run_task", "shifted_geomean", "train_command"]

@@ -1,0 +1,211 @@
+"""Strong-branching imitation data: parallel, resumable collection, and a PyG dataset.
+
+:func:`collect_samples` runs *episodes*: episode ``k`` solves instance ``files[k % n]``
+(files in a seeded order) with pseudocost exploration and records strong-branching samples
+at random nodes (:func:`orlearn.problems.branching.rules.sample_episode`). Episodes run in a
+process pool (``workers``; SCIP holds the GIL) or on Ray through the benchmark executor's
+cluster when ``ray_address`` is given. Every finished episode writes its samples as
+``episode_KKKKKK/sample_JJJ.npz`` and then a marker ``episode_KKKKKK.json``; a rerun skips
+marked episodes and discards unmarked (interrupted) ones, so an interrupted collection keeps
+everything it finished and continues to the requested count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from orlearn.errors import ConfigError, InvalidInstanceError
+from orlearn.problems.branching.features import BipartiteData, BipartiteState, to_data
+
+SAMPLE_KEYS = ("var_x", "cons_x", "edge_index", "edge_attr", "candidates", "scores")
+
+
+def _episode_seed(seed: int, episode: int) -> int:
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0]) % 2**31
+
+
+def _run_episode(args: tuple[str, int, int, float, float | None, int | None, str]
+                 ) -> dict[str, Any]:
+    path, episode, seed, query_prob, time_limit, max_samples, out_dir = args
+    from orlearn.problems.branching.rules import sample_episode
+
+    samples, info = sample_episode(path, seed, query_prob, time_limit, max_samples)
+    folder = Path(out_dir) / f"episode_{episode:06d}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for j, sample in enumerate(samples):
+        np.savez_compressed(folder / f"sample_{j:03d}.npz", **sample.arrays,
+                            node=np.int64(sample.node))
+    info.update(episode=episode, instance=str(path), seed=seed)
+    marker = Path(out_dir) / f"episode_{episode:06d}.json"
+    marker.write_text(json.dumps(info))
+    return info
+
+
+def _finished(out_dir: Path) -> dict[int, dict[str, Any]]:
+    done: dict[int, dict[str, Any]] = {}
+    for marker in out_dir.glob("episode_*.json"):
+        try:
+            info = json.loads(marker.read_text())
+            done[int(info["episode"])] = info
+        except (ValueError, KeyError):
+            marker.unlink()
+    for folder in out_dir.glob("episode_*"):
+        if folder.is_dir() and int(folder.name.split("_")[1]) not in done:
+            shutil.rmtree(folder)  # interrupted episode
+    return done
+
+
+def collect_samples(
+    files: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    n_samples: int,
+    *,
+    query_prob: float = 0.05,
+    time_limit: float | None = 120.0,
+    max_per_episode: int | None = None,
+    workers: int = 1,
+    seed: int = 0,
+    progress: bool = True,
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Collect at least ``n_samples`` strong-branching samples from ``files`` into ``out_dir``.
+
+    Returns ``{"samples", "episodes", "new_episodes"}``. Stops launching episodes once the
+    count is reached (running episodes finish and are kept).
+    """
+    files = [str(f) for f in files]
+    if not files:
+        raise InvalidInstanceError("files", "no instance files to sample from",
+                                   fix="generate a distribution first (orlearn generate "
+                                   "branching)")
+    if n_samples < 1 or workers < 1:
+        raise ConfigError("n_samples and workers must be >= 1")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done = _finished(out)
+    total = sum(int(info["samples"]) for info in done.values())
+    order = np.random.default_rng(seed).permutation(len(files))
+    episode = max(done, default=-1) + 1
+    new = 0
+
+    def job(k: int) -> tuple[str, int, int, float, float | None, int | None, str]:
+        return (files[order[k % len(files)]], k, _episode_seed(seed, k), query_prob,
+                time_limit, max_per_episode, str(out))
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=n_samples, initial=min(total, n_samples), desc="samples",
+               disable=not progress)
+    try:
+        if ray_address is not None:
+            total, episode, new = _collect_ray(job, total, episode, n_samples, workers,
+                                               ray_address, bar)
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                running = set()
+                while total < n_samples or running:
+                    while total < n_samples and len(running) < workers:
+                        running.add(pool.submit(_run_episode, job(episode)))
+                        episode += 1
+                    if not running:
+                        break
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        info = future.result()
+                        total += int(info["samples"])
+                        new += 1
+                        bar.update(min(int(info["samples"]), max(0, n_samples - bar.n)))
+                    if total >= n_samples:
+                        for future in running:
+                            future.cancel()
+    finally:
+        bar.close()
+    return {"samples": total, "episodes": len(_finished(out)), "new_episodes": new}
+
+
+def _collect_ray(job: Any, total: int, episode: int, n_samples: int, workers: int,
+                 address: str, bar: Any) -> tuple[int, int, int]:
+    from orlearn.solvers._common import require_package
+
+    try:
+        import ray
+    except ImportError:
+        require_package("ray")
+        raise
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address, ignore_reinit_error=True)
+    remote = ray.remote(_run_episode)
+    running: list[Any] = []
+    new = 0
+    while total < n_samples or running:
+        while total < n_samples and len(running) < workers:
+            running.append(remote.remote(job(episode)))
+            episode += 1
+        finished, running = ray.wait(running, num_returns=1)
+        for ref in finished:
+            info = ray.get(ref)
+            total += int(info["samples"])
+            new += 1
+            bar.update(min(int(info["samples"]), max(0, n_samples - bar.n)))
+        if total >= n_samples:
+            for ref in running:
+                ray.cancel(ref)
+            running = []
+    return total, episode, new
+
+
+def sample_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Sample files of finished episodes in ``folder``, in a fixed order."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InvalidInstanceError("samples", f"no sample folder {root}",
+                                   fix="collect samples first (orlearn train branching does)")
+    files: list[Path] = []
+    for marker in sorted(root.glob("episode_*.json")):
+        files.extend(sorted((root / marker.stem).glob("sample_*.npz")))
+    return files
+
+
+def load_sample(path: str | os.PathLike[str]) -> BipartiteData:
+    """Read one ``.npz`` sample as :class:`BipartiteData` with ``candidate_scores``."""
+    try:
+        with np.load(path) as raw:
+            arrays = {key: raw[key] for key in SAMPLE_KEYS}
+    except (OSError, KeyError, ValueError) as exc:
+        raise InvalidInstanceError("samples", f"unreadable sample {path}: {exc}") from None
+    state = BipartiteState(arrays["var_x"], arrays["cons_x"], arrays["edge_index"],
+                           arrays["edge_attr"])
+    return to_data(state, arrays["candidates"], arrays["scores"])
+
+
+class SampleDataset(torch.utils.data.Dataset):
+    """Samples read from ``.npz`` files (kept in memory after the first read if ``cache``)."""
+
+    def __init__(self, files: Sequence[str | os.PathLike[str]], cache: bool = True) -> None:
+        self.files = [Path(f) for f in files]
+        self.cache: dict[int, BipartiteData] | None = {} if cache else None
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> BipartiteData:
+        if self.cache is not None and index in self.cache:
+            return self.cache[index]
+        data = load_sample(self.files[index])
+        if self.cache is not None:
+            self.cache[index] = data
+        return data
+
+
+__all__ = ["SampleDataset", "collect_samples", "load_sample", "sample_files"]
