@@ -82,6 +82,13 @@ def test_quick_suite_prints_its_table(tmp_path: Path) -> None:
     assert all(-0.01 < r["gap"] < 0.2 for r in rows if r["problem"] == "inventory")
     # hydro: every policy costs at least the wait-and-see bound on the same paths
     assert all(r["gap"] >= -1e-9 for r in rows if r["problem"] == "hydro")
+    # branching: every rule (the shipped GCNN included) proves the same optimum per instance
+    branching = [r for r in rows if r["problem"] == "branching"]
+    assert branching and all(r["extra"]["scip_status"] == "optimal" for r in branching)
+    for instance in {r["instance"] for r in branching}:
+        values = [r["objective"] for r in branching if r["instance"] == instance]
+        assert max(values) - min(values) < 1e-6
+    assert "Branching: 1-shifted geometric means" in result.stdout
 
 
 def test_generate_then_solve_matches_recorded_optima(tmp_path: Path) -> None:

@@ -98,6 +98,8 @@ def collect_samples(
     order = np.random.default_rng(seed).permutation(len(files))
     episode = max(done, default=-1) + 1
     new = 0
+    empty = 0  # consecutive episodes without a sample (instances solved without branching)
+    max_empty = max(10, 3 * workers)
 
     def job(k: int) -> tuple[str, int, int, float, float | None, int | None, str]:
         return (files[order[k % len(files)]], k, _episode_seed(seed, k), query_prob,
@@ -110,7 +112,7 @@ def collect_samples(
     try:
         if ray_address is not None:
             total, episode, new = _collect_ray(job, total, episode, n_samples, workers,
-                                               ray_address, bar)
+                                               ray_address, bar, max_empty, files)
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 running = set()
@@ -125,7 +127,10 @@ def collect_samples(
                         info = future.result()
                         total += int(info["samples"])
                         new += 1
+                        empty = 0 if info["samples"] else empty + 1
                         bar.update(min(int(info["samples"]), max(0, n_samples - bar.n)))
+                    if empty >= max_empty:
+                        _too_easy(empty, files)
                     if total >= n_samples:
                         for future in running:
                             future.cancel()
@@ -134,8 +139,16 @@ def collect_samples(
     return {"samples": total, "episodes": len(_finished(out)), "new_episodes": new}
 
 
+def _too_easy(empty: int, files: Sequence[str]) -> None:
+    raise InvalidInstanceError(
+        "files", f"{empty} episodes in a row recorded no sample: the instances (e.g. "
+        f"{Path(files[0]).name}) are solved without branching",
+        fix="use larger or harder instances, or a higher query_prob")
+
+
 def _collect_ray(job: Any, total: int, episode: int, n_samples: int, workers: int,
-                 address: str, bar: Any) -> tuple[int, int, int]:
+                 address: str, bar: Any, max_empty: int, files: Sequence[str]
+                 ) -> tuple[int, int, int]:
     from orlearn.solvers._common import require_package
 
     try:
@@ -147,7 +160,7 @@ def _collect_ray(job: Any, total: int, episode: int, n_samples: int, workers: in
         ray.init(address=None if address == "local" else address, ignore_reinit_error=True)
     remote = ray.remote(_run_episode)
     running: list[Any] = []
-    new = 0
+    new = empty = 0
     while total < n_samples or running:
         while total < n_samples and len(running) < workers:
             running.append(remote.remote(job(episode)))
@@ -157,7 +170,10 @@ def _collect_ray(job: Any, total: int, episode: int, n_samples: int, workers: in
             info = ray.get(ref)
             total += int(info["samples"])
             new += 1
+            empty = 0 if info["samples"] else empty + 1
             bar.update(min(int(info["samples"]), max(0, n_samples - bar.n)))
+        if empty >= max_empty:
+            _too_easy(empty, files)
         if total >= n_samples:
             for ref in running:
                 ray.cancel(ref)

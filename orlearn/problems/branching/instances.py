@@ -868,7 +868,7 @@ def generate_distribution(
     Args:
         family: one of :data:`FAMILIES`.
         size: a size name or a dict of generator parameters (label ``"custom"``).
-        out_dir: target folder; default ``data/branching/{family}_{size}``.
+        out_dir: target folder; default ``results/branching/instances/{family}_{size}``.
         n_train, n_valid, n_test: number of instances per split (>= 0).
         seed: base seed.
         progress: show a tqdm progress bar (stderr).
@@ -885,7 +885,8 @@ def generate_distribution(
         "valid": _count("n_valid", n_valid, 0),
         "test": _count("n_test", n_test, 0),
     }
-    out = Path(out_dir) if out_dir is not None else Path("data") / "branching" / f"{family}_{label}"
+    out = Path(out_dir) if out_dir is not None else (Path("results") / "branching" / "instances"
+           / f"{family}_{label}")
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
     if manifest_path.is_file():

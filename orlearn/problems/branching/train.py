@@ -119,9 +119,12 @@ def train_gcnn(
     progress: bool = True,
     resume: bool = False,
     extra_config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> tuple[GCNN, dict[str, Any]]:
     """Train a GCNN; the best-validation weights end in ``out_dir/best``.
 
+    ``extra_config`` joins the run's config (a resumed run must match it); ``metadata``
+    (e.g. the command line) is stored with the final weights only.
     Returns the model (best weights) and a summary with the validation accuracies.
     """
     from torch_geometric.loader import DataLoader
@@ -160,7 +163,9 @@ def train_gcnn(
 
     run_config = {
         "architecture": model.architecture(),
-        "training": {**asdict(config), "train": [str(f) for f in train_folders],
+        # epochs stays out: a finished run can be extended (fit refuses a changed config)
+        "training": {**{k: v for k, v in asdict(config).items() if k != "epochs"},
+                     "train": [str(f) for f in train_folders],
                      "valid": [str(f) for f in valid_folders], "n_train_samples": len(train_set),
                      "n_valid_samples": len(valid_set), **(extra_config or {})},
     }
@@ -172,7 +177,8 @@ def train_gcnn(
     summary = {"valid": scores, "epochs": history.epochs_done,
                "n_train": len(train_set), "n_valid": len(valid_set)}
     save_checkpoint(Path(out_dir) / "best", model, run_config,
-                    metadata={"validation": scores, "epochs": history.epochs_done})
+                    metadata={"validation": scores, "epochs": history.epochs_done,
+                              **(metadata or {})})
     return model, summary
 
 

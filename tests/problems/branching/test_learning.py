@@ -277,3 +277,11 @@ def test_shifted_geomean_and_report() -> None:
     assert wins == {"gcnn": 1, "relpscost": 1}
     assert table.set_index("method").loc["gcnn", "time_sgm"] == pytest.approx(
         shifted_geomean([1, 4]))
+
+
+def test_sampling_instances_solved_at_the_root_is_an_error(tmp_path: Path) -> None:
+    from orlearn.problems.branching.data import collect_samples
+
+    path = write_instance(build_instance("vertexcover", "tiny", seed=0), tmp_path / "vc.mps")
+    with pytest.raises(InvalidInstanceError, match="without branching"):
+        collect_samples([path], tmp_path / "s", 5, time_limit=10, progress=False)
