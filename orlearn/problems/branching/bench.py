@@ -84,6 +84,10 @@ def run_task(task: Any) -> TaskOutcome:
                           f"{', '.join(SOLVE_METHODS)} or imitation")
     from orlearn.problems.branching.rules import solve_with
 
+    if task.method == "gcnn":
+        import torch
+
+        torch.set_num_threads(1)  # one node's graph is small; benchmark workers share the cores
     with tempfile.TemporaryDirectory(prefix="orlearn-branching-") as folder:
         path, family = _instance_path(task, folder)
         policy = (_policy_for(family, options.get("checkpoint")) if task.method == "gcnn"

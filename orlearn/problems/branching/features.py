@@ -90,14 +90,16 @@ class _RowCache:
     """Row structures (column positions, coefficients, norms) keyed by row identity.
 
     A row's coefficients do not change during the search, so they are read once per row; with
-    cuts at the root only, every node after the root reuses them.
+    cuts at the root only, every node after the root reuses them. The key is the SCIP row
+    (PySCIPOpt hashes the pointer) with its name and nonzero count, so a freed row whose memory
+    is reused by another row is not mistaken for it.
     """
 
     def __init__(self) -> None:
         self.rows: dict[Any, tuple[np.ndarray, np.ndarray, float]] = {}
 
     def get(self, row: Any) -> tuple[np.ndarray, np.ndarray, float]:
-        key = row.name
+        key = (row, row.name, row.getNNonz())
         cached = self.rows.get(key)
         if cached is None:
             cols = np.fromiter((c.getLPPos() for c in row.getCols()), dtype=np.int64)
