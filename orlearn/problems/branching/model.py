@@ -102,6 +102,26 @@ class GCNN(nn.Module):
         """Logits of all variables of a (batched) :class:`BipartiteData`."""
         return self(data.cons_x, data.edge_index, data.edge_attr, data.var_x)
 
+    def candidate_logits(self, data: Any) -> Tensor:
+        """Logits of ``data.candidates`` only, equal to ``score(data)[data.candidates]``.
+
+        The constraint -> variable convolution and the output layers run on the candidates
+        and their edges alone (a node has a few dozen candidates among thousands of
+        variables), which roughly halves the cost of a forward pass inside the solver.
+        """
+        var_x, cons_x, edge_index = data.var_x, data.cons_x, data.edge_index
+        candidates = data.candidates
+        v = self.var_embed(self.var_norm(var_x))
+        c = self.cons_embed(self.cons_norm(cons_x))
+        e = self.edge_norm(data.edge_attr)
+        c = self.conv_v_to_c(v, c, edge_index.flip(0), e)
+        slot = torch.full((var_x.shape[0],), -1, dtype=torch.long, device=var_x.device)
+        slot[candidates] = torch.arange(candidates.numel(), device=var_x.device)
+        keep = slot[edge_index[1]] >= 0
+        sub_edges = torch.stack([edge_index[0, keep], slot[edge_index[1, keep]]])
+        v_cand = self.conv_c_to_v(c, v[candidates], sub_edges, e[keep])
+        return self.output(v_cand).squeeze(-1)
+
 
 def build_model(config: dict[str, Any]) -> GCNN:
     """Rebuild a :class:`GCNN` from a checkpoint config; refuse other architectures."""

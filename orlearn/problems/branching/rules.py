@@ -73,7 +73,7 @@ class GCNNBranchrule(_branchrule_base()):  # type: ignore[misc]
         data = to_data(extract_state(model, self.cache), positions)
         middle = time.perf_counter()
         with torch.inference_mode():
-            logits = self.policy.score(data.to(self.device))[data.candidates.to(self.device)]
+            logits = self.policy.candidate_logits(data.to(self.device))
             best = int(torch.argmax(logits))
         self.feature_time += middle - start
         self.inference_time += time.perf_counter() - middle

@@ -144,6 +144,9 @@ def test_batching_offsets_both_node_sets_and_candidates() -> None:
         together = net.score(batch)
         apart = torch.cat([net.score(g) for g in graphs])
     torch.testing.assert_close(together, apart, atol=1e-5, rtol=1e-5)
+    with torch.no_grad():  # the solver's shortcut: candidates only, same logits
+        torch.testing.assert_close(net.candidate_logits(batch), together[batch.candidates],
+                                   atol=1e-5, rtol=1e-5)
 
 
 def test_to_data_rejects_out_of_range_candidates() -> None:
