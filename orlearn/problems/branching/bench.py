@@ -215,10 +215,10 @@ def easy_suite(seed: int = 0) -> Suite:
 def mixed_suite(seed: int = 0) -> Suite:
     """Imitation with scarce data (200 training samples, 10 epochs): a GCNN trained on set
     cover alone vs one trained on a mix of the other families (an equal share each), top-1
-    accuracy on each held-out family's 100 test samples."""
+    accuracy on each held-out family's 60 test samples."""
     from orlearn.bench import Suite, Task
 
-    base = {"size": "easy", "n_samples": 200, "n_valid": 50, "n_test": 100, "epochs": 10,
+    base = {"size": "easy", "n_samples": 200, "n_valid": 30, "n_test": 60, "epochs": 10,
             "query_prob": 0.3, "workers": 2}
     tasks = []
     for held_out in MIX_FAMILIES[1:]:
