@@ -101,3 +101,17 @@ def test_generate_then_solve_matches_recorded_optima(tmp_path: Path) -> None:
         solved = orlearn("solve", str(tmp_path / name), "--solver", "scip", "--json")
         assert json.loads(solved.stdout)["objective"] == pytest.approx(entry["objective"],
                                                                        rel=1e-7)
+
+
+def test_generate_branching_writes_splits_and_labels(tmp_path: Path) -> None:
+    out = tmp_path / "sc"
+    result = orlearn("generate", "branching", "--family", "setcover", "--size", "tiny",
+                     "--n-train", "2", "--n-valid", "1", "--n-test", "2", "--out", str(out),
+                     "--label", "--label-time-limit", "30", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert len(list((out / "train").glob("*.mps"))) == 2
+    assert len(list((out / "test").glob("*.mps"))) == 2
+    rows = (out / "hardness.csv").read_text().splitlines()
+    assert len(rows) == 3 and "easy" in rows[1]
+    bad = orlearn("generate", "branching", "--family", "nosuch", "--out", str(tmp_path / "x"))
+    assert bad.returncode != 0 and "nosuch" in (bad.stderr + bad.stdout)

@@ -242,6 +242,7 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
     """Per family and method: tasks, solved, 1-shifted geometric mean time and nodes, wins."""
     import pandas as pd
 
+    imitation = _imitation_report(records)
     rows = []
     for r in records:
         if r.get("method") not in SOLVE_METHODS or r.get("status") != "ok":
@@ -254,7 +255,7 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
                      "solved": extra.get("scip_status") == "optimal",
                      "index": params.get("index")})
     if not rows:
-        return "", pd.DataFrame()
+        return imitation
     frame = pd.DataFrame(rows)
     fastest = frame.groupby(["instance", "seed"])["time"].transform("min")
     frame["win"] = frame["solved"] & (frame["time"] <= fastest)
@@ -268,6 +269,30 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
     for row in table.itertuples(index=False):
         lines.append(f"| {row.family} | {row.size} | {row.method} | {row.runs} | {row.solved} "
                      f"| {row.time_sgm:.2f} | {row.nodes_sgm:.0f} | {row.wins} |")
+    return "\n".join(lines) + "\n", table
+
+
+def _imitation_report(records: list[dict[str, Any]]) -> tuple[str, Any]:
+    """Top-k accuracy on held-out families of the imitation tasks (single vs mix)."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        if r.get("method") != "imitation" or r.get("status") != "ok":
+            continue
+        extra = r.get("extra") or {}
+        test = extra.get("test") or {}
+        rows.append({"eval": extra.get("eval"), "train": "+".join(extra.get("train") or []),
+                     **{k: test.get(k) for k in ("top1", "top3", "top5", "top10")}})
+    if not rows:
+        return "", pd.DataFrame()
+    table = pd.DataFrame(rows)
+    lines = ["## Branching: imitation accuracy on held-out families", "",
+             "| evaluated on | trained on | top-1 | top-3 | top-5 | top-10 |",
+             "|---|---|---|---|---|---|"]
+    for row in table.itertuples(index=False):
+        lines.append(f"| {row.eval} | {row.train} | {row.top1:.1%} | {row.top3:.1%} | "
+                     f"{row.top5:.1%} | {row.top10:.1%} |")
     return "\n".join(lines) + "\n", table
 
 

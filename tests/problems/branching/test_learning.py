@@ -288,3 +288,14 @@ def test_sampling_instances_solved_at_the_root_is_an_error(tmp_path: Path) -> No
     path = write_instance(build_instance("vertexcover", "tiny", seed=0), tmp_path / "vc.mps")
     with pytest.raises(InvalidInstanceError, match="without branching"):
         collect_samples([path], tmp_path / "s", 5, time_limit=10, progress=False)
+
+
+def test_report_of_imitation_tasks() -> None:
+    from orlearn.problems.branching.bench import report
+
+    records = [{"method": "imitation", "status": "ok", "extra": {
+        "eval": "indset", "train": train, "test": {"top1": t, "top3": t, "top5": t, "top10": t}}}
+        for train, t in ((["setcover"], 0.2), (["setcover", "gisp"], 0.4))]
+    markdown, table = report(records)
+    assert "held-out families" in markdown and "setcover+gisp" in markdown
+    assert table["top1"].tolist() == [0.2, 0.4]
