@@ -249,26 +249,35 @@ def _process_stream(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _ray_stream(
-    payloads: list[dict[str, Any]], suite_name: str, workers: int, address: str | None
-) -> Iterator[dict[str, Any]]:
+def ray_session(workers: int, address: str | None) -> bool:
+    """Connect to Ray (``address``, else ``RAY_ADDRESS``, else a local instance with
+    ``workers`` CPUs) unless already connected; True when this call started the session
+    (the caller then shuts it down)."""
     try:
         import ray
     except ImportError:
         raise ConfigError(
             "the Ray executor needs Ray: pip install 'orlearn[ray]' (or use --executor process)"
         ) from None
-    started_here = False
-    if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(
-                num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                configure_logging=False,
-            )
-        started_here = True
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(
+            num_cpus=workers, include_dashboard=False, log_to_driver=False,
+            configure_logging=False,
+        )
+    return True
+
+
+def _ray_stream(
+    payloads: list[dict[str, Any]], suite_name: str, workers: int, address: str | None
+) -> Iterator[dict[str, Any]]:
+    started_here = ray_session(workers, address)
+    import ray
+
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_execute)
     refs = {remote.remote(p, suite_name): p for p in payloads}
     try:

@@ -107,78 +107,78 @@ def collect_samples(
 
     from tqdm import tqdm
 
+    backend = (_RayEpisodes(workers, ray_address) if ray_address is not None
+               else _ProcessEpisodes(workers))
     bar = tqdm(total=n_samples, initial=min(total, n_samples), desc="samples",
                disable=not progress)
+    running: list[Any] = []
     try:
-        if ray_address is not None:
-            total, episode, new = _collect_ray(job, total, episode, n_samples, workers,
-                                               ray_address, bar, max_empty, files)
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                running = set()
-                while total < n_samples or running:
-                    while total < n_samples and len(running) < workers:
-                        running.add(pool.submit(_run_episode, job(episode)))
-                        episode += 1
-                    if not running:
-                        break
-                    finished, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        info = future.result()
-                        total += int(info["samples"])
-                        new += 1
-                        empty = 0 if info["samples"] else empty + 1
-                        bar.update(min(int(info["samples"]), max(0, n_samples - bar.n)))
-                    if empty >= max_empty:
-                        _too_easy(empty, files)
-                    if total >= n_samples:
-                        for future in running:
-                            future.cancel()
+        # launch while short of samples; episodes already running finish and are kept
+        while total < n_samples or running:
+            while total < n_samples and len(running) < workers:
+                running.append(backend.submit(job(episode)))
+                episode += 1
+            finished, running = backend.wait(running)
+            for info in finished:
+                total += int(info["samples"])
+                new += 1
+                empty = 0 if info["samples"] else empty + 1
+                bar.update(min(int(info["samples"]), max(0, n_samples - bar.n)))
+            if empty >= max_empty:
+                raise InvalidInstanceError(
+                    "files", f"{empty} episodes in a row recorded no sample: the instances "
+                    f"(e.g. {Path(files[0]).name}) are solved without branching",
+                    fix="use larger or harder instances, or a higher query_prob")
     finally:
         bar.close()
+        backend.close(running)
     return {"samples": total, "episodes": len(_finished(out)), "new_episodes": new}
 
 
-def _too_easy(empty: int, files: Sequence[str]) -> None:
-    raise InvalidInstanceError(
-        "files", f"{empty} episodes in a row recorded no sample: the instances (e.g. "
-        f"{Path(files[0]).name}) are solved without branching",
-        fix="use larger or harder instances, or a higher query_prob")
+class _ProcessEpisodes:
+    """Episodes in a local process pool (SCIP holds the GIL)."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = ProcessPoolExecutor(max_workers=workers)
+
+    def submit(self, job: tuple[Any, ...]) -> Any:
+        return self.pool.submit(_run_episode, job)
+
+    def wait(self, running: list[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+        finished, rest = wait(running, return_when=FIRST_COMPLETED)
+        return [future.result() for future in finished], list(rest)
+
+    def close(self, running: list[Any]) -> None:
+        for future in running:
+            future.cancel()
+        self.pool.shutdown(wait=True)
 
 
-def _collect_ray(job: Any, total: int, episode: int, n_samples: int, workers: int,
-                 address: str, bar: Any, max_empty: int, files: Sequence[str]
-                 ) -> tuple[int, int, int]:
-    from orlearn.solvers._common import require_package
+class _RayEpisodes:
+    """Episodes as Ray tasks, on the cluster the benchmark executor uses (``"local"``: a
+    local Ray instance)."""
 
-    try:
+    def __init__(self, workers: int, address: str) -> None:
+        from orlearn.bench.runner import ray_session
+
+        self.started = ray_session(workers, None if address == "local" else address)
         import ray
-    except ImportError:
-        require_package("ray")
-        raise
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, ignore_reinit_error=True)
-    remote = ray.remote(_run_episode)
-    running: list[Any] = []
-    new = empty = 0
-    while total < n_samples or running:
-        while total < n_samples and len(running) < workers:
-            running.append(remote.remote(job(episode)))
-            episode += 1
-        finished, running = ray.wait(running, num_returns=1)
-        for ref in finished:
-            info = ray.get(ref)
-            total += int(info["samples"])
-            new += 1
-            empty = 0 if info["samples"] else empty + 1
-            bar.update(min(int(info["samples"]), max(0, n_samples - bar.n)))
-        if empty >= max_empty:
-            _too_easy(empty, files)
-        if total >= n_samples:
-            for ref in running:
-                ray.cancel(ref)
-            running = []
-    return total, episode, new
+
+        self.ray = ray
+        self.remote = ray.remote(num_cpus=1, max_retries=0)(_run_episode)
+
+    def submit(self, job: tuple[Any, ...]) -> Any:
+        return self.remote.remote(job)
+
+    def wait(self, running: list[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+        ready, rest = self.ray.wait(running, num_returns=1)
+        return [self.ray.get(ref) for ref in ready], list(rest)
+
+    def close(self, running: list[Any]) -> None:
+        for ref in running:
+            self.ray.cancel(ref, force=True)
+        if self.started:
+            self.ray.shutdown()
 
 
 def sample_files(folder: str | os.PathLike[str]) -> list[Path]:

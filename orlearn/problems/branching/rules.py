@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from orlearn.errors import ConfigError, InvalidInstanceError
+from orlearn.errors import ConfigError
 from orlearn.problems.branching.features import _RowCache, extract_state, lp_candidates, to_data
 
 if TYPE_CHECKING:
@@ -144,23 +144,28 @@ class SolveRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _read_for_branching(path: str | os.PathLike[str], seed: int,
+                        time_limit: float | None) -> pyscipopt.Model:
+    """``path`` in SCIP with seeds, the time limit and the paper's settings; integer
+    programs only."""
+    from orlearn.problems.branching.instances import check_integer_program
+    from orlearn.solvers.scip import BRANCHING_EXPERIMENT_PARAMS, apply_params, read_scip
+
+    model = read_scip(path, seed=seed, time_limit=time_limit)
+    check_integer_program(model)
+    apply_params(model, BRANCHING_EXPERIMENT_PARAMS)
+    return model
+
+
 def configure(path: str | os.PathLike[str], method: str, seed: int = 0,
               time_limit: float | None = 600.0, policy: GCNN | None = None,
               node_limit: int | None = None) -> tuple[pyscipopt.Model, Any]:
     """Read ``path`` into SCIP with the paper's settings and ``method``'s branching rule."""
-    from orlearn.problems.branching.instances import check_integer_program
-    from orlearn.solvers.scip import (
-        BRANCHING_EXPERIMENT_PARAMS,
-        apply_params,
-        read_scip,
-        use_builtin_branching,
-    )
+    from orlearn.solvers.scip import use_builtin_branching
 
     if method not in METHODS:
         raise ConfigError(f"branching method {method!r}: use one of {', '.join(METHODS)}")
-    model = read_scip(path, seed=seed, time_limit=time_limit)
-    check_integer_program(model)
-    apply_params(model, BRANCHING_EXPERIMENT_PARAMS)
+    model = _read_for_branching(path, seed, time_limit)
     if node_limit is not None:
         model.setParam("limits/nodes", int(node_limit))
     rule = None
@@ -199,20 +204,11 @@ def sample_episode(path: str | os.PathLike[str], seed: int, query_prob: float = 
                    time_limit: float | None = 600.0, max_samples: int | None = None,
                    ) -> tuple[list[NodeSample], dict[str, Any]]:
     """Solve ``path`` with pseudocost exploration, recording strong-branching samples."""
-    from orlearn.problems.branching.instances import check_integer_program
-    from orlearn.solvers.scip import (
-        BRANCHING_EXPERIMENT_PARAMS,
-        apply_params,
-        read_scip,
-        solve_scip,
-        use_builtin_branching,
-    )
+    from orlearn.solvers.scip import solve_scip, use_builtin_branching
 
     if not 0.0 < query_prob <= 1.0:
         raise ConfigError(f"query_prob must lie in (0, 1], got {query_prob}")
-    model = read_scip(path, seed=seed % 2**31, time_limit=time_limit)
-    check_integer_program(model)
-    apply_params(model, BRANCHING_EXPERIMENT_PARAMS)
+    model = _read_for_branching(path, seed % 2**31, time_limit)
     use_builtin_branching(model, "pscost", priority=RULE_PRIORITY - 1)
     rule = SamplingBranchrule(np.random.default_rng(seed), query_prob, max_samples)
     model.includeBranchrule(rule, "sampler", "pseudocost exploration, strong-branching samples",
@@ -222,12 +218,6 @@ def sample_episode(path: str | os.PathLike[str], seed: int, query_prob: float = 
             "time": result.extra["solving_time"], "samples": len(rule.samples),
             "strong_branching_time": rule.strong_branching_time}
     return rule.samples, info
-
-
-def check_instance_file(path: str | os.PathLike[str]) -> None:
-    """Refuse a missing file early with the field named."""
-    if not os.path.exists(path):
-        raise InvalidInstanceError("path", f"no such instance file: {path}")
 
 
 __all__ = [
