@@ -76,26 +76,30 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def markdown_table(header: list[str], rows: list[list[str]], title: str = "") -> str:
+    """A Markdown table (cells already formatted), under a ``## title`` when one is given."""
+    lines = [f"## {title}", ""] if title else []
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return "\n".join(lines) + "\n"
+
+
 def summary_markdown(summary: pd.DataFrame, title: str = "") -> str:
     """The summary as a Markdown table."""
     header = [
         "problem", "method", "tasks", "feasible", "failed", "mean gap %", "max gap %",
         "mean time (s)", "reference",
     ]
-    lines = [f"## {title}", ""] if title else []
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "---|" * len(header))
-    for row in summary.itertuples(index=False):
-        lines.append(
-            "| " + " | ".join(
-                [
-                    row.problem, row.method, str(row.tasks), str(row.feasible), str(row.failed),
-                    _fmt(row.mean_gap_pct), _fmt(row.max_gap_pct), _fmt(row.mean_time_s),
-                    row.reference_kind or "-",
-                ]
-            ) + " |"
-        )
-    return "\n".join(lines) + "\n"
+    rows = [
+        [
+            row.problem, row.method, str(row.tasks), str(row.feasible), str(row.failed),
+            _fmt(row.mean_gap_pct), _fmt(row.max_gap_pct), _fmt(row.mean_time_s),
+            row.reference_kind or "-",
+        ]
+        for row in summary.itertuples(index=False)
+    ]
+    return markdown_table(header, rows, title)
 
 
 def print_summary(summary: pd.DataFrame, title: str) -> None:

@@ -242,6 +242,8 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
     """Per family and method: tasks, solved, 1-shifted geometric mean time and nodes, wins."""
     import pandas as pd
 
+    from orlearn.bench.report import markdown_table
+
     imitation = _imitation_report(records)
     rows = []
     for r in records:
@@ -263,18 +265,18 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
         runs=("time", "size"), solved=("solved", "sum"),
         time_sgm=("time", shifted_geomean), nodes_sgm=("nodes", shifted_geomean),
         wins=("win", "sum")).reset_index()
-    lines = ["## Branching: 1-shifted geometric means", "",
-             "| family | size | method | runs | solved | time (s) | nodes | wins |",
-             "|---|---|---|---|---|---|---|---|"]
-    for row in table.itertuples(index=False):
-        lines.append(f"| {row.family} | {row.size} | {row.method} | {row.runs} | {row.solved} "
-                     f"| {row.time_sgm:.2f} | {row.nodes_sgm:.0f} | {row.wins} |")
-    return "\n".join(lines) + "\n", table
+    cells = [[str(row.family), str(row.size), str(row.method), str(row.runs), str(row.solved),
+              f"{row.time_sgm:.2f}", f"{row.nodes_sgm:.0f}", str(row.wins)]
+             for row in table.itertuples(index=False)]
+    header = ["family", "size", "method", "runs", "solved", "time (s)", "nodes", "wins"]
+    return markdown_table(header, cells, "Branching: 1-shifted geometric means"), table
 
 
 def _imitation_report(records: list[dict[str, Any]]) -> tuple[str, Any]:
     """Top-k accuracy on held-out families of the imitation tasks (single vs mix)."""
     import pandas as pd
+
+    from orlearn.bench.report import markdown_table
 
     rows = []
     for r in records:
@@ -287,13 +289,11 @@ def _imitation_report(records: list[dict[str, Any]]) -> tuple[str, Any]:
     if not rows:
         return "", pd.DataFrame()
     table = pd.DataFrame(rows)
-    lines = ["## Branching: imitation accuracy on held-out families", "",
-             "| evaluated on | trained on | top-1 | top-3 | top-5 | top-10 |",
-             "|---|---|---|---|---|---|"]
-    for row in table.itertuples(index=False):
-        lines.append(f"| {row.eval} | {row.train} | {row.top1:.1%} | {row.top3:.1%} | "
-                     f"{row.top5:.1%} | {row.top10:.1%} |")
-    return "\n".join(lines) + "\n", table
+    cells = [[str(row.eval), str(row.train), f"{row.top1:.1%}", f"{row.top3:.1%}",
+              f"{row.top5:.1%}", f"{row.top10:.1%}"] for row in table.itertuples(index=False)]
+    header = ["evaluated on", "trained on", "top-1", "top-3", "top-5", "top-10"]
+    return (markdown_table(header, cells, "Branching: imitation accuracy on held-out families"),
+            table)
 
 
 def generate_command(
