@@ -62,16 +62,40 @@ def info() -> None:
 
 @app.command()
 def solve(
-    file: Annotated[Path, typer.Argument(help="An MPS or LP file (.mps, .lp, optionally .gz).")],
-    solver: Annotated[str, typer.Option(help="highs or scip.")] = "highs",
+    file: Annotated[Path, typer.Argument(
+        help="An MPS/LP file (.mps, .lp, optionally .gz), a TSPLIB .tsp/.atsp, a VRPLIB .vrp "
+             "or a knapsack .json.")],
+    solver: Annotated[str, typer.Option(help="MPS/LP: highs or scip.")] = "highs",
     time_limit: Annotated[float | None, typer.Option(help="Seconds.")] = None,
     rel_gap: Annotated[float | None, typer.Option(help="Relative MIP gap to stop at.")] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     seed: Annotated[int, typer.Option(help="Solver random seed.")] = 0,
     tee: Annotated[bool, typer.Option(help="Show the solver's log.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    method: Annotated[str | None, typer.Option(
+        help="Routing: bq, lkh, pyvrp, ortools, milp, insertion, nearest, savings, exact, "
+             "greedy (default: lkh / pyvrp / exact).")] = None,
+    beam: Annotated[int, typer.Option(help="Routing, BQ: beam width (1 = greedy).")] = 1,
+    knn: Annotated[int | None, typer.Option(help="Routing, BQ: score only the k nearest "
+                                                 "nodes.")] = None,
+    checkpoint: Annotated[str | None, typer.Option(help="Routing, BQ: checkpoint stem or "
+                                                        "shipped name.")] = None,
+    optimum: Annotated[float | None, typer.Option(help="Routing: known optimum for the "
+                                                       "gap.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Routing: write the solution (.tour, .sol "
+                                                  "or .json).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Routing: save a PNG of the "
+                                                   "solution.")] = None,
 ) -> None:
-    """Solve an MPS/LP file with HiGHS or SCIP and print the result."""
+    """Solve an MPS/LP file with HiGHS or SCIP, or a routing file (TSPLIB/VRPLIB/KP) with BQ
+    or a baseline, and print the result."""
+    from orlearn.problems.routing.cli import is_routing_file, solve_routing_file
+
+    if is_routing_file(file):
+        solve_routing_file(file, method=method, beam=beam, knn=knn, checkpoint=checkpoint,
+                           time_limit=time_limit, seed=seed, optimum=optimum, out=out,
+                           plot=plot, as_json=as_json)
+        return
     from orlearn.solvers import solve_file
 
     result = solve_file(file, solver=solver, time_limit=time_limit, rel_gap=rel_gap,
@@ -105,6 +129,8 @@ def bench(
     fresh: Annotated[bool, typer.Option(help="Discard this suite's stored results.")] = False,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    folder: Annotated[Path | None, typer.Option(
+        help="Data folder of a file suite (routing-tsplib, routing-cvrplib).")] = None,
 ) -> None:
     """Run a benchmark suite, resuming from stored results, and print its table."""
     from orlearn.bench import get_suite, list_suites, print_summary, run_suite, write_reports
@@ -115,7 +141,7 @@ def bench(
         if suite is None and not list_:
             raise typer.Exit(EXIT_USER_ERROR)
         return
-    built = get_suite(suite, seed=seed)
+    built = get_suite(suite, seed=seed, folder=folder)
     store_path = out / built.name / "results.jsonl"
     if fresh and store_path.exists():
         store_path.unlink()

@@ -39,12 +39,14 @@ PROBLEMS: dict[str, str] = {
     "lotsizing": "orlearn.problems.lotsizing.bench:run_task",
     "hydro": "orlearn.problems.hydro.bench:run_task",
     "branching": "orlearn.problems.branching.bench:run_task",
+    "routing": "orlearn.problems.routing.bench:run_task",
 }
 
 #: Optional problem-specific report: ``report(records) -> (markdown, DataFrame)`` over the
 #: latest records of the problem's tasks; written next to the generic summary.
 REPORTS: dict[str, str] = {
     "branching": "orlearn.problems.branching.bench:report",
+    "routing": "orlearn.problems.routing.bench:report",
 }
 
 SUITES: dict[str, SuiteSpec] = {
@@ -143,6 +145,38 @@ SUITES: dict[str, SuiteSpec] = {
             "branching: imitation accuracy, single vs mixed-distribution training",
         ),
         SuiteSpec(
+            "routing-quick",
+            "orlearn.problems.routing.bench:quick_suite",
+            "routing: shipped BQ policies, greedy, on 16 TSP100, 8 CVRP100, 32 KP200",
+            quick=True,
+        ),
+        SuiteSpec(
+            "routing-tsp",
+            "orlearn.problems.routing.bench:tsp_suite",
+            "routing: TSP100 (1,000), TSP200/500/1000 (128): BQ greedy/beam 16 vs LKH-3, "
+            "OR-Tools, insertion",
+        ),
+        SuiteSpec(
+            "routing-cvrp",
+            "orlearn.problems.routing.bench:cvrp_suite",
+            "routing: CVRP100 (200), CVRP200/500/1000 (64): BQ vs PyVRP, OR-Tools, savings",
+        ),
+        SuiteSpec(
+            "routing-kp",
+            "orlearn.problems.routing.bench:kp_suite",
+            "routing: KP200 (1,000): BQ greedy/beam 16 vs the exact MILP and the ratio greedy",
+        ),
+        SuiteSpec(
+            "routing-tsplib",
+            "orlearn.problems.routing.bench:tsplib_suite",
+            "routing: TSPLIB files (--folder, default ../shared/data/tsplib/tsp) vs optima",
+        ),
+        SuiteSpec(
+            "routing-cvrplib",
+            "orlearn.problems.routing.bench:cvrplib_suite",
+            "routing: CVRPLIB files (--folder, default ../shared/data/cvrplib/X) vs best-known",
+        ),
+        SuiteSpec(
             "selftest",
             "orlearn.bench.selftest:selftest_suite",
             "synthetic tasks that test the harness (one fails on purpose)",
@@ -156,10 +190,12 @@ COMMANDS: dict[str, dict[str, str]] = {
         "lotsizing": "orlearn.problems.lotsizing.bench:train_command",
         "hydro": "orlearn.problems.hydro.bench:train_command",
         "branching": "orlearn.problems.branching.bench:train_command",
+        "routing": "orlearn.problems.routing.cli:train_command",
     },
     "generate": {
         "milp": "orlearn.problems.milp:generate_command",
         "branching": "orlearn.problems.branching.bench:generate_command",
+        "routing": "orlearn.problems.routing.cli:generate_command",
     },
 }
 

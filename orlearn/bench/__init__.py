@@ -29,8 +29,11 @@ def list_suites() -> dict[str, str]:
     return out
 
 
-def get_suite(name: str, seed: int = 0) -> Suite:
-    """Build a registered suite (or read a ``.toml`` suite file) with instance seed ``seed``."""
+def get_suite(name: str, seed: int = 0, folder: str | Path | None = None) -> Suite:
+    """Build a registered suite (or read a ``.toml`` suite file) with instance seed ``seed``.
+
+    ``folder``: the data folder of suites that read files (e.g. ``routing-tsplib``).
+    """
     from orlearn.registry import SUITES, resolve
 
     if name.endswith(".toml") or Path(name).is_file():
@@ -44,7 +47,15 @@ def get_suite(name: str, seed: int = 0) -> Suite:
     if name not in SUITES:
         known = ", ".join(list_suites())
         raise ConfigError(f"unknown suite {name!r}; known suites: {known} (or a .toml file)")
-    suite = resolve(SUITES[name].factory)(seed=seed)
+    factory = resolve(SUITES[name].factory)
+    if folder is not None:
+        import inspect
+
+        if "folder" not in inspect.signature(factory).parameters:
+            raise ConfigError(f"suite {name!r} does not read a data folder; drop --folder")
+        suite = factory(seed=seed, folder=str(folder))
+    else:
+        suite = factory(seed=seed)
     if not isinstance(suite, Suite):
         raise ConfigError(f"suite factory of {name!r} returned {type(suite).__name__}, not Suite")
     return suite
