@@ -167,6 +167,12 @@ SUITES: dict[str, SuiteSpec] = {
             "routing: KP200 (1,000): BQ greedy/beam 16 vs the exact MILP and the ratio greedy",
         ),
         SuiteSpec(
+            "routing-cpu",
+            "orlearn.problems.routing.bench:cpu_suite",
+            "routing: the leading chunks of routing-tsp/-cvrp/-kp (2-core cut, shared "
+            "references)",
+        ),
+        SuiteSpec(
             "routing-tsplib",
             "orlearn.problems.routing.bench:tsplib_suite",
             "routing: TSPLIB files (--folder, default ../shared/data/tsplib/tsp) vs optima",

@@ -317,6 +317,26 @@ def kp_suite(seed: int = 0) -> Any:
     return _suite("routing-kp", "knapsack 200 items: BQ vs exact MILP and ratio greedy", tasks)
 
 
+CPU_CUT = {"tsp100": 200, "tsp200": 32, "tsp500": 16, "tsp1000": 8, "cvrp100": 50,
+           "cvrp200": 16, "kp200": 250}
+"""Instances per set in ``routing-cpu``: whole leading chunks of the full sets, so that the
+two suites share their stored references."""
+
+
+def cpu_suite(seed: int = 0) -> Any:
+    """The 2-core cut of routing-tsp/-cvrp/-kp: the first chunks of each set (see CPU_CUT),
+    same methods, same references."""
+    tasks = []
+    full = {t.task_id: t for s in (tsp_suite(seed), cvrp_suite(seed), kp_suite(seed))
+            for t in s.tasks}
+    for task in full.values():
+        limit = CPU_CUT.get(task.params["set"])
+        if limit is not None and task.params["stop"] <= limit:
+            tasks.append(task)
+    return _suite("routing-cpu", "routing-tsp/-cvrp/-kp cut to a 2-core CPU: "
+                  + ", ".join(f"{k} {v}" for k, v in CPU_CUT.items()), tasks)
+
+
 def quick_suite(seed: int = 0) -> Any:
     """A slice of each set for the demo: 16 TSP100, 8 CVRP100, 32 KP200 with BQ greedy."""
     tasks = []
@@ -423,6 +443,7 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
 __all__ = [
     "TEST_SETS",
     "TestSet",
+    "cpu_suite",
     "cvrp_suite",
     "cvrplib_suite",
     "ensure_references",
