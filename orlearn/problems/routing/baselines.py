@@ -653,40 +653,32 @@ def kp_exact(
 # ------------------------------------------------------------------------------ exact TSP
 
 
+def _walk_components(n: int, step: Callable[[int, np.ndarray], int]) -> list[list[int]]:
+    """Cycles of a degree-2 solution: from each unseen node follow ``step(node, seen)``."""
+    seen = np.zeros(n, dtype=bool)
+    comps = []
+    for s in range(n):
+        if seen[s]:
+            continue
+        comp, cur = [], s
+        while not seen[cur]:
+            seen[cur] = True
+            comp.append(cur)
+            cur = step(cur, seen)
+        comps.append(comp)
+    return comps
+
+
 def _components_sym(n: int, edges: list[tuple[int, int]]) -> list[list[int]]:
     adj: list[list[int]] = [[] for _ in range(n)]
     for i, j in edges:
         adj[i].append(j)
         adj[j].append(i)
-    seen = np.zeros(n, dtype=bool)
-    comps = []
-    for s in range(n):
-        if seen[s]:
-            continue
-        comp, cur = [], s
-        while not seen[cur]:
-            seen[cur] = True
-            comp.append(cur)
-            nxt = [k for k in adj[cur] if not seen[k]]
-            cur = nxt[0] if nxt else cur
-        comps.append(comp)
-    return comps
+    return _walk_components(n, lambda cur, seen: next((k for k in adj[cur] if not seen[k]), cur))
 
 
 def _components_dir(succ: np.ndarray) -> list[list[int]]:
-    n = len(succ)
-    seen = np.zeros(n, dtype=bool)
-    comps = []
-    for s in range(n):
-        if seen[s]:
-            continue
-        comp, cur = [], s
-        while not seen[cur]:
-            seen[cur] = True
-            comp.append(cur)
-            cur = int(succ[cur])
-        comps.append(comp)
-    return comps
+    return _walk_components(len(succ), lambda cur, seen: int(succ[cur]))
 
 
 def _milp_tsp(

@@ -247,10 +247,11 @@ def run_task(task: Any) -> Any:
 
 
 def _gap(objective: float, reference: float | None, sense: str) -> float | None:
-    if reference is None or not np.isfinite(objective):
-        return None
-    diff = objective - reference if sense == "min" else reference - objective
-    return 100.0 * diff / abs(reference)
+    """The harness's relative gap (:func:`orlearn.bench.tasks.gap`) in percent."""
+    from orlearn.bench.tasks import gap
+
+    relative = gap(objective, reference, sense)
+    return None if relative is None else 100.0 * relative
 
 
 # ----------------------------------------------------------------------------- suites

@@ -323,11 +323,21 @@ def _decode_tsp_batch(model: BQPolicy, coords: Tensor, beam: int, knn: int | Non
     best = np.empty((b, n), dtype=np.int64)
     alive = torch.isfinite(logp).cpu().numpy()
     for i in range(b):
-        pts = xy_np[i][tours_np[i]]  # [w, n, 2]
-        length = np.linalg.norm(pts - np.roll(pts, -1, axis=1), axis=-1).sum(-1)
+        length = tour_lengths(xy_np[i], tours_np[i])  # [w]
         length[~alive[i]] = np.inf
         best[i] = tours_np[i, int(np.argmin(length))]
     return best
+
+
+def tour_lengths(xy: np.ndarray, tours: np.ndarray) -> np.ndarray:
+    """Float Euclidean lengths of closed ``tours [..., n]`` over ``xy [n, 2]`` (or over
+    per-tour ``xy [..., n, 2]`` with the same leading shape)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim == 2:
+        pts = xy[tours]
+    else:
+        pts = np.take_along_axis(xy, tours[..., None], axis=-2)
+    return np.linalg.norm(pts - np.roll(pts, -1, axis=-2), axis=-1).sum(-1)
 
 
 # ----------------------------------------------------------------------------- CVRP decoding
@@ -418,7 +428,7 @@ def _decode_cvrp_batch(
             if not alive[i, k]:
                 continue
             routes = _split_routes(seq_np[i, k], via_np[i, k])
-            length = _routes_length(xy_np[i], routes)
+            length = routes_length(xy_np[i], routes)
             if length < best_len:
                 best, best_len = routes, length
         out.append(best if best is not None else _split_routes(seq_np[i, 0], via_np[i, 0]))
@@ -431,7 +441,9 @@ def _split_routes(seq: np.ndarray, via: np.ndarray) -> list[np.ndarray]:
     return [r.astype(np.int64) for r in np.split(seq, starts) if len(r)]
 
 
-def _routes_length(xy: np.ndarray, routes: list[np.ndarray]) -> float:
+def routes_length(xy: np.ndarray, routes: list[np.ndarray]) -> float:
+    """Float Euclidean length of CVRP ``routes`` (depot 0 at both ends of each) over ``xy``."""
+    xy = np.asarray(xy, dtype=np.float64)
     total = 0.0
     for route in routes:
         pts = xy[np.concatenate([[0], route, [0]])]
@@ -587,6 +599,8 @@ __all__ = [
     "decode_tsp",
     "kp_tokens",
     "load_policy",
+    "routes_length",
     "solve_bq",
+    "tour_lengths",
     "tsp_tokens",
 ]

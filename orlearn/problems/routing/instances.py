@@ -126,6 +126,42 @@ def _check_matrix(matrix: Any, field_name: str, n: int | None = None) -> np.ndar
     return arr
 
 
+def _validate_geometry(instance: Any) -> None:
+    """Check and freeze the ``coords`` / ``distances`` / ``edge_weight_type`` fields that the
+    TSP and CVRP instances share: a known type, coordinates or a matrix (a matrix makes the
+    type ``EXPLICIT``; ``EXPLICIT`` needs one), duplicates refused for ``EXACT_2D`` only."""
+    ewt = instance.edge_weight_type
+    if ewt not in EDGE_WEIGHT_TYPES:
+        raise InvalidInstanceError(
+            "edge_weight_type", f"unknown type {ewt!r}",
+            f"use one of {', '.join(EDGE_WEIGHT_TYPES)}",
+        )
+    if instance.coords is None and instance.distances is None:
+        raise InvalidInstanceError("coords", "an instance needs coords or distances")
+    if instance.coords is not None:
+        dup_ok = ewt != "EXACT_2D" or instance.distances is not None
+        coords = _check_coords(instance.coords, "coords", allow_duplicates=dup_ok)
+        object.__setattr__(instance, "coords", coords)
+    if instance.distances is not None:
+        n = None if instance.coords is None else len(instance.coords)
+        matrix = _check_matrix(instance.distances, "distances", n)
+        object.__setattr__(instance, "distances", matrix)
+        object.__setattr__(instance, "edge_weight_type", "EXPLICIT")
+    elif ewt == "EXPLICIT":
+        raise InvalidInstanceError("distances", "EXPLICIT edge weights need a distance matrix")
+
+
+def _instance_distances(instance: Any) -> np.ndarray:
+    """The explicit matrix, else the distances of the coordinates (computed once, read-only)."""
+    if instance.distances is not None:
+        return instance.distances
+    if "d" not in instance._cache:
+        d = distance_matrix(instance.coords, instance.edge_weight_type)
+        d.setflags(write=False)
+        instance._cache["d"] = d
+    return instance._cache["d"]
+
+
 # ------------------------------------------------------------------------------ TSP
 
 
@@ -150,27 +186,7 @@ class TSPInstance:
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.edge_weight_type not in EDGE_WEIGHT_TYPES:
-            raise InvalidInstanceError(
-                "edge_weight_type",
-                f"unknown type {self.edge_weight_type!r}",
-                f"use one of {', '.join(EDGE_WEIGHT_TYPES)}",
-            )
-        if self.coords is None and self.distances is None:
-            raise InvalidInstanceError("coords", "an instance needs coords or distances")
-        if self.coords is not None:
-            dup_ok = self.edge_weight_type != "EXACT_2D" or self.distances is not None
-            coords = _check_coords(self.coords, "coords", allow_duplicates=dup_ok)
-            object.__setattr__(self, "coords", coords)
-        if self.distances is not None:
-            n = None if self.coords is None else len(self.coords)
-            object.__setattr__(self, "distances", _check_matrix(self.distances, "distances", n))
-            if self.edge_weight_type != "EXPLICIT":
-                object.__setattr__(self, "edge_weight_type", "EXPLICIT")
-        elif self.edge_weight_type == "EXPLICIT":
-            raise InvalidInstanceError(
-                "distances", "EXPLICIT edge weights need a distance matrix"
-            )
+        _validate_geometry(self)
         if self.n < 3:
             raise InvalidInstanceError("coords", f"a tour needs at least 3 cities, got {self.n}")
         if self.optimum is not None and not math.isfinite(float(self.optimum)):
@@ -189,13 +205,7 @@ class TSPInstance:
 
     def distance_matrix(self) -> np.ndarray:
         """``[n, n]`` distances under the instance's convention (cached, read-only)."""
-        if self.distances is not None:
-            return self.distances
-        if "d" not in self._cache:
-            d = distance_matrix(self.coords, self.edge_weight_type)
-            d.setflags(write=False)
-            self._cache["d"] = d
-        return self._cache["d"]
+        return _instance_distances(self)
 
     def check_tour(self, tour: Any) -> np.ndarray:
         """Return ``tour`` as an int array if it visits every city exactly once, else raise."""
@@ -275,22 +285,7 @@ class CVRPInstance:
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.edge_weight_type not in EDGE_WEIGHT_TYPES:
-            raise InvalidInstanceError(
-                "edge_weight_type",
-                f"unknown type {self.edge_weight_type!r}",
-                f"use one of {', '.join(EDGE_WEIGHT_TYPES)}",
-            )
-        if self.coords is None and self.distances is None:
-            raise InvalidInstanceError("coords", "an instance needs coords or distances")
-        if self.coords is not None:
-            dup_ok = self.edge_weight_type != "EXACT_2D" or self.distances is not None
-            coords = _check_coords(self.coords, "coords", allow_duplicates=dup_ok)
-            object.__setattr__(self, "coords", coords)
-        if self.distances is not None:
-            n = None if self.coords is None else len(self.coords)
-            object.__setattr__(self, "distances", _check_matrix(self.distances, "distances", n))
-            object.__setattr__(self, "edge_weight_type", "EXPLICIT")
+        _validate_geometry(self)
         demands = np.asarray(self.demands, dtype=np.float64)
         size = len(self.distances) if self.distances is not None else len(self.coords)
         if demands.shape != (size,):
@@ -337,13 +332,7 @@ class CVRPInstance:
 
     def distance_matrix(self) -> np.ndarray:
         """``[n + 1, n + 1]`` distances (cached, read-only)."""
-        if self.distances is not None:
-            return self.distances
-        if "d" not in self._cache:
-            d = distance_matrix(self.coords, self.edge_weight_type)
-            d.setflags(write=False)
-            self._cache["d"] = d
-        return self._cache["d"]
+        return _instance_distances(self)
 
     def check_routes(self, routes: Any) -> list[np.ndarray]:
         """Return ``routes`` (customer lists, no depot) if feasible, else raise.

@@ -41,6 +41,8 @@ from orlearn.problems.routing.bq import (
     decode_kp,
     decode_tsp,
     kp_tokens,
+    routes_length,
+    tour_lengths,
     tsp_tokens,
 )
 from orlearn.problems.routing.experts import load_dataset
@@ -228,18 +230,13 @@ def greedy_gaps(model: BQPolicy, data: dict[str, Any], problem: str, *, beam: in
     model.eval()
     if problem == "tsp":
         tours = decode_tsp(model, data["coords"], beam=beam, knn=knn)
-        pts = np.take_along_axis(data["coords"].astype(np.float64), tours[..., None], 1)
-        costs = np.linalg.norm(pts - np.roll(pts, -1, axis=1), axis=-1).sum(-1)
+        costs = tour_lengths(data["coords"], tours)
         return (costs / data["costs"] - 1.0) * 100.0
     if problem == "cvrp":
         all_routes = decode_cvrp(model, data["coords"], data["demands"], data["capacity"],
                                  beam=beam, knn=knn)
-        costs = np.zeros(len(all_routes))
-        for i, routes in enumerate(all_routes):
-            xy = data["coords"][i].astype(np.float64)
-            for route in routes:
-                pts = xy[np.concatenate([[0], route, [0]])]
-                costs[i] += np.linalg.norm(np.diff(pts, axis=0), axis=1).sum()
+        costs = np.array([routes_length(data["coords"][i], routes)
+                          for i, routes in enumerate(all_routes)])
         return (costs / data["costs"] - 1.0) * 100.0
     items = decode_kp(model, data["values"], data["weights"], data["capacity"], beam=beam)
     values = np.array([data["values"][i][it].astype(np.float64).sum()
