@@ -24,6 +24,9 @@ from orlearn.errors import InvalidInstanceError
 from orlearn.nn.layers import MLP
 
 
+_EDGE_BLOCK = 4096  # edges per block in the CPU inference path of BipartiteGraphConv
+
+
 def _check_graph(edge_index: Tensor, edge_attr: Tensor | None, edge_dim: int) -> None:
     """Cheap shape checks (no device sync: index bounds are left to PyG)."""
     if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.is_floating_point():
@@ -112,24 +115,55 @@ class BipartiteGraphConv(MessagePassing):
     def _fused_messages(
         self, x_left: Tensor, x_right: Tensor, edge_index: Tensor, edge_attr: Tensor | None
     ) -> Tensor:
-        """Summed messages, with the first linear map applied per node instead of per edge.
+        """Summed messages, with both linear maps of the message MLP moved off the edges.
 
         ``W [x_j, e, x_i] + b = W_l x_j + W_e e + W_r x_i + b``: the two node terms are
-        computed once per node and gathered, which is the same function as :meth:`message`
+        computed once per node and gathered. The last layer is linear too, so the sum of
+        ``W2 h_e + b2`` over the edges into a node is ``W2 (sum of h_e) + deg * b2``: only the
+        LayerNorm and activation run per edge. The same function as :meth:`message` summed,
         at a fraction of the cost on graphs with many more edges than nodes.
         """
-        first = self.message_mlp.net[0]
+        layers = self.message_mlp.net
+        first, last = layers[0], layers[-1]
+        if not isinstance(last, nn.Linear):  # an output activation would not commute
+            return self.propagate(edge_index, x=(x_left, x_right),
+                                  edge_attr=edge_attr if self.edge_channels else None,
+                                  size=(x_left.shape[0], x_right.shape[0]))
         w_left, w_edge, w_right = torch.split(
             first.weight, [self.left_channels, self.edge_channels, self.right_channels], dim=1
         )
         src, dst = edge_index[0], edge_index[1]
-        hidden = (x_left @ w_left.T)[src] + (x_right @ w_right.T + first.bias)[dst]
-        if self.edge_channels:
-            hidden = hidden + edge_attr @ w_edge.T
-        messages = self.message_mlp.net[1:](hidden)
-        out = torch.zeros(x_right.shape[0], messages.shape[-1], dtype=messages.dtype,
-                          device=messages.device)
-        return out.index_add_(0, dst, messages)
+        per_left = x_left @ w_left.T
+        per_right = torch.addmm(first.bias, x_right, w_right.T)
+        middle = layers[1:-1]
+        n_right, width = x_right.shape[0], per_left.shape[-1]
+        summed = torch.zeros(n_right, width, dtype=per_left.dtype, device=per_left.device)
+        if torch.is_grad_enabled() or per_left.device.type != "cpu":
+            hidden = torch.index_select(per_left, 0, src)
+            hidden = hidden + torch.index_select(per_right, 0, dst)
+            if self.edge_channels:
+                hidden = torch.addmm(hidden, edge_attr, w_edge.T)
+            summed = summed.index_add_(0, dst, middle(hidden))
+        else:
+            # Inference on a CPU: edges in cache-sized blocks through two reused buffers
+            # (about 1.5x faster than whole-graph temporaries on a 34k-edge set cover node).
+            block = max(1, min(_EDGE_BLOCK, src.numel()))
+            gathered = per_left.new_empty(block, width)
+            scratch = per_left.new_empty(block, width)
+            for start in range(0, src.numel(), block):
+                stop = min(start + block, src.numel())
+                rows = stop - start
+                hidden = torch.index_select(per_left, 0, src[start:stop], out=gathered[:rows])
+                hidden.add_(torch.index_select(per_right, 0, dst[start:stop],
+                                               out=scratch[:rows]))
+                if self.edge_channels:
+                    hidden.addmm_(edge_attr[start:stop], w_edge.T)
+                summed.index_add_(0, dst[start:stop], middle(hidden))
+        out = summed @ last.weight.T
+        if last.bias is not None:
+            degree = torch.bincount(dst, minlength=n_right).to(out.dtype)
+            out = torch.addr(out, degree, last.bias)
+        return out
 
     def message(self, x_j: Tensor, x_i: Tensor, edge_attr: Tensor | None) -> Tensor:
         """Message of edge ``j -> i`` from left node ``j``, the edge and right node ``i``."""

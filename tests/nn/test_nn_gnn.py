@@ -164,3 +164,27 @@ def test_bipartite_conv_fused_messages_equal_per_edge_messages(conv: BipartiteGr
     per_edge = conv.propagate(edge_index, x=(x_left, x_right), edge_attr=edge_attr,
                               size=(7, 5))
     torch.testing.assert_close(fused, per_edge, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_edges", [0, 1, 4096, 9000])
+def test_bipartite_conv_blocked_inference_equals_training_path(conv: BipartiteGraphConv,
+                                                               n_edges: int) -> None:
+    """The CPU inference path (edges in blocks, reused buffers) is the autograd path's
+    function, on graphs smaller and larger than one block and on a graph with no edges."""
+    torch.manual_seed(4)
+    x_left, x_right = torch.randn(300, conv.left_channels), torch.randn(40, conv.right_channels)
+    edge_index = torch.stack([torch.randint(0, 300, (n_edges,)),
+                              torch.randint(0, 40, (n_edges,))])
+    edge_attr = torch.randn(n_edges, conv.edge_channels)
+    with torch.enable_grad():
+        training = conv(x_left, x_right, edge_index, edge_attr)
+    with torch.inference_mode():
+        inference = conv(x_left, x_right, edge_index, edge_attr)
+    per_edge = conv.propagate(edge_index, x=(x_left, x_right), edge_attr=edge_attr,
+                              size=(300, 40))
+    torch.testing.assert_close(inference, training.detach(), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        conv._fused_messages(x_left, x_right, edge_index, edge_attr), per_edge.detach(),
+        atol=1e-4, rtol=1e-4)
+    if n_edges == 0:
+        assert torch.count_nonzero(per_edge) == 0

@@ -86,38 +86,83 @@ class BipartiteState:
         return int(self.cons_features.shape[0])
 
 
-class _RowCache:
-    """Row structures (column positions, coefficients, norms) keyed by row identity.
+class _LPCache:
+    """What does not change between the nodes of one solve, read once.
 
-    A row's coefficients do not change during the search, so they are read once per row; with
-    cuts at the root only, every node after the root reuses them. The key is the SCIP row
-    (PySCIPOpt hashes the pointer) with its name and nonzero count, so a freed row whose memory
-    is reused by another row is not mistaken for it.
+    * Per column: its variable, type index, objective coefficient and name.
+    * Per row: column positions, coefficients, norm, constant and objective cosine (a row's
+      coefficients do not change during the search; with cuts at the root only, every node
+      after the root reuses them).
+    * The edge list of the last row set with its finite sides, reused while the LP's rows
+      and their finite sides stay the same.
+
+    Keys are the SCIP columns and rows (PySCIPOpt hashes the pointer); a row key also holds
+    its name and nonzero count, so a freed row whose memory is reused by another row is not
+    mistaken for it. Keep one cache per solve.
     """
 
     def __init__(self) -> None:
-        self.rows: dict[Any, tuple[np.ndarray, np.ndarray, float]] = {}
+        self.cols: dict[Any, tuple[Any, int, float, str]] = {}
+        self.rows: dict[Any, tuple[np.ndarray, np.ndarray, float, float, float]] = {}
+        self.obj_norm: float | None = None
+        self.edges: tuple[Any, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        # The last node's LP columns and rows with what was read for them: consecutive nodes
+        # usually share the whole LP, and comparing the two lists (pointer by pointer) is
+        # cheaper than one dictionary lookup per column and row.
+        self.last_cols: list[Any] = []
+        self.last_static: tuple[list[Any], np.ndarray, np.ndarray] | None = None
+        self.last_rows: list[Any] = []
+        self.last_entries: list[Any] = []
 
-    def get(self, row: Any) -> tuple[np.ndarray, np.ndarray, float]:
+    def columns(self, cols: list[Any]) -> tuple[list[Any], np.ndarray, np.ndarray]:
+        """Static data of ``cols``: the column entries, type indices and objective."""
+        if self.last_static is None or cols != self.last_cols:
+            static = [self.column(col) for col in cols]
+            vtype = np.fromiter((entry[1] for entry in static), dtype=np.int64,
+                                count=len(static))
+            obj = np.fromiter((entry[2] for entry in static), dtype=np.float64,
+                              count=len(static))
+            self.last_cols, self.last_static = cols, (static, vtype, obj)
+        return self.last_static
+
+    def row_entries(self, rows: list[Any], obj: np.ndarray) -> list[Any]:
+        """``(key, static data)`` of every row of ``rows`` (see :meth:`row`)."""
+        if rows != self.last_rows or not self.last_entries and rows:
+            self.last_entries = [self.row(row, obj) for row in rows]
+            self.last_rows = rows
+        return self.last_entries
+
+    def column(self, col: Any) -> tuple[Any, int, float, str]:
+        cached = self.cols.get(col)
+        if cached is None:
+            var = col.getVar()
+            cached = (var, _TYPES.get(var.vtype(), 3), float(col.getObjCoeff()), var.name)
+            self.cols[col] = cached
+        return cached
+
+    def row(self, row: Any, obj: np.ndarray) -> tuple[Any, tuple[np.ndarray, np.ndarray,
+                                                                  float, float, float]]:
         key = (row, row.name, row.getNNonz())
         cached = self.rows.get(key)
         if cached is None:
             cols = np.fromiter((c.getLPPos() for c in row.getCols()), dtype=np.int64)
             vals = np.asarray(row.getVals(), dtype=np.float64)
             keep = cols >= 0
-            cached = (cols[keep], vals[keep], float(row.getNorm()))
+            cols, vals, norm = cols[keep], vals[keep], float(row.getNorm())
+            cosine = float(vals @ obj[cols]) / (norm * self.obj_norm) if norm > 0 else 0.0
+            cached = (cols, vals, norm, float(row.getConstant()), cosine)
             self.rows[key] = cached
-        return cached
+        return key, cached
 
 
-def extract_state(model: pyscipopt.Model, cache: _RowCache | None = None) -> BipartiteState:
+def extract_state(model: pyscipopt.Model, cache: _LPCache | None = None) -> BipartiteState:
     """Build the bipartite state of the current node; call it where the node LP is solved.
 
     Args:
         model: a SCIP model inside a branching callback (``branchexeclp``) or any callback
             where the node LP is solved to optimality.
-        cache: a :class:`_RowCache` kept across the nodes of one solve (faster); None reads
-            every row afresh.
+        cache: a :class:`_LPCache` kept across the nodes of one solve (faster); None reads
+            everything afresh.
     """
     cols = model.getLPColsData()
     rows = model.getLPRowsData()
@@ -125,37 +170,33 @@ def extract_state(model: pyscipopt.Model, cache: _RowCache | None = None) -> Bip
     if n_cols == 0:
         raise InvalidInstanceError("model", "the node LP has no columns", fix="call at a node "
                                    "whose LP is solved, e.g. in branchexeclp")
+    cache = cache if cache is not None else _LPCache()
     n_lps = float(model.getNLPs())
     inf = float(model.infinity())
     best = model.getBestSol() if model.getNSols() > 0 else None
 
-    obj = np.empty(n_cols)
-    lb = np.empty(n_cols)
-    ub = np.empty(n_cols)
-    sol = np.empty(n_cols)
-    redcost = np.empty(n_cols)
-    age = np.empty(n_cols)
-    inc = np.zeros(n_cols)
-    avg_inc = np.zeros(n_cols)
-    vtype = np.empty(n_cols, dtype=np.int64)
-    basis = np.empty(n_cols, dtype=np.int64)
-    names = []
-    for i, col in enumerate(cols):
-        var = col.getVar()
-        obj[i] = col.getObjCoeff()
-        lb[i] = col.getLb()
-        ub[i] = col.getUb()
-        sol[i] = col.getPrimsol()
-        redcost[i] = model.getColRedCost(col)
-        age[i] = col.getAge()
-        vtype[i] = _TYPES.get(var.vtype(), 3)
-        basis[i] = _BASIS.get(col.getBasisStatus(), 3)
-        names.append(var.name)
-        if best is not None:
-            inc[i] = model.getSolVal(best, var)
-            avg_inc[i] = var.getAvgSol()
+    static, vtype, obj = cache.columns(cols)
+    red_cost = model.getColRedCost
+    dynamic = np.array([(col.getLb(), col.getUb(), col.getPrimsol(), red_cost(col),
+                         col.getAge()) for col in cols], dtype=np.float64).reshape(n_cols, 5)
+    lb, ub, sol, redcost, age = dynamic.T
+    basis = np.fromiter((_BASIS.get(col.getBasisStatus(), 3) for col in cols), dtype=np.int64,
+                        count=n_cols)
+    if best is not None:
+        sol_val = model.getSolVal
+        inc = np.fromiter((sol_val(best, entry[0]) for entry in static), dtype=np.float64,
+                          count=n_cols)
+        avg_inc = np.fromiter((entry[0].getAvgSol() for entry in static), dtype=np.float64,
+                              count=n_cols)
+    else:
+        inc = avg_inc = np.zeros(n_cols)
     obj_norm = float(np.linalg.norm(obj))
     obj_norm = obj_norm if obj_norm > 0 else 1.0
+    if cache.obj_norm != obj_norm:  # first call (or a changed objective): cosines are stale
+        cache.rows.clear()
+        cache.edges = None
+        cache.last_rows, cache.last_entries = [], []
+        cache.obj_norm = obj_norm
     has_lb = lb > -inf
     has_ub = ub < inf
     frac = np.where(vtype < 3, sol - np.floor(sol), 0.0)
@@ -174,43 +215,55 @@ def extract_state(model: pyscipopt.Model, cache: _RowCache | None = None) -> Bip
     var_feats[:, 16] = _signed_log(sol)
     var_feats[:, 17] = _signed_log(inc)
     var_feats[:, 18] = _signed_log(avg_inc)
+    names = tuple(entry[3] for entry in static)
 
-    cache = cache if cache is not None else _RowCache()
-    cons_rows: list[list[float]] = []
-    edge_cons: list[np.ndarray] = []
-    edge_vars: list[np.ndarray] = []
-    edge_vals: list[np.ndarray] = []
-    for row in rows:
-        row_cols, row_vals, norm = cache.get(row)
-        if norm <= 0 or row_cols.size == 0:
-            continue
-        const = row.getConstant()
-        activity = model.getRowLPActivity(row)
-        dual = model.getRowDualSol(row)
-        row_age = row.getAge() / (n_lps + 5.0)
-        cosine = float(row_vals @ obj[row_cols]) / (norm * obj_norm)
-        for sign, side in ((1.0, row.getRhs()), (-1.0, row.getLhs())):
-            if abs(side) >= inf:
-                continue
-            bound = side - const
-            tight = abs(activity - side) <= 1e-6 * max(1.0, abs(side))
-            cons_rows.append([
-                sign * cosine, sign * bound / norm, float(tight), row_age,
-                sign * dual / (norm * obj_norm),
-            ])
-            k = len(cons_rows) - 1
-            edge_cons.append(np.full(row_cols.size, k, dtype=np.int64))
-            edge_vars.append(row_cols)
-            edge_vals.append(sign * row_vals / norm)
-    if cons_rows:
-        cons_feats = np.asarray(cons_rows, dtype=np.float32)
-        edge_index = np.stack([np.concatenate(edge_cons), np.concatenate(edge_vars)])
-        edge_feats = np.concatenate(edge_vals).astype(np.float32)[:, None]
-    else:
-        cons_feats = np.zeros((0, len(CONS_FEATURES)), dtype=np.float32)
-        edge_index = np.zeros((2, 0), dtype=np.int64)
-        edge_feats = np.zeros((0, 1), dtype=np.float32)
-    return BipartiteState(var_feats, cons_feats, edge_index, edge_feats, tuple(names))
+    cons_feats, edge_index, edge_feats = _constraint_part(model, rows, obj, cache, inf, n_lps)
+    return BipartiteState(var_feats, cons_feats, edge_index, edge_feats, names)
+
+
+def _constraint_part(model: pyscipopt.Model, rows: list[Any], obj: np.ndarray, cache: _LPCache,
+                     inf: float, n_lps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Constraint features (one per finite row side) and the edges of the node's LP rows."""
+    entries = cache.row_entries(rows, obj)
+    kept = [i for i, (_, entry) in enumerate(entries) if entry[2] > 0 and entry[0].size]
+    activity = model.getRowLPActivity
+    dual_sol = model.getRowDualSol
+    dyn = np.array([(rows[i].getRhs(), rows[i].getLhs(), activity(rows[i]), dual_sol(rows[i]),
+                     rows[i].getAge()) for i in kept], dtype=np.float64).reshape(len(kept), 5)
+    if not kept:
+        return (np.zeros((0, len(CONS_FEATURES)), dtype=np.float32),
+                np.zeros((2, 0), dtype=np.int64), np.zeros((0, 1), dtype=np.float32))
+    rhs, lhs, act, dual, row_age = dyn.T
+    statics = [entries[i][1] for i in kept]
+    norm = np.fromiter((e[2] for e in statics), dtype=np.float64, count=len(kept))
+    const = np.fromiter((e[3] for e in statics), dtype=np.float64, count=len(kept))
+    cosine = np.fromiter((e[4] for e in statics), dtype=np.float64, count=len(kept))
+    # Every row becomes ``a x <= rhs`` (sign +1) then ``-a x <= -lhs`` (sign -1), finite
+    # sides only, in row order.
+    side = np.stack([rhs, lhs], axis=1)  # [rows, 2]
+    finite = np.abs(side) < inf
+    sign = np.array([1.0, -1.0])
+    row_of, side_of = np.nonzero(finite)
+    s = sign[side_of]
+    bound = side[row_of, side_of]
+    tight = np.abs(act[row_of] - bound) <= 1e-6 * np.maximum(1.0, np.abs(bound))
+    cons_feats = np.stack([
+        s * cosine[row_of], s * (bound - const[row_of]) / norm[row_of], tight,
+        row_age[row_of] / (n_lps + 5.0), s * dual[row_of] / (norm[row_of] * cache.obj_norm),
+    ], axis=1).astype(np.float32)
+
+    signature = (tuple(entries[i][0] for i in kept), finite.tobytes())
+    if cache.edges is not None and cache.edges[0] == signature:
+        return cons_feats, cache.edges[1][0], cache.edges[1][1]
+    sizes = np.fromiter((e[0].size for e in statics), dtype=np.int64, count=len(kept))
+    counts = sizes[row_of]
+    edge_cons = np.repeat(np.arange(row_of.size), counts)
+    edge_vars = np.concatenate([statics[r][0] for r in row_of])
+    edge_vals = np.concatenate([s_ * statics[r][1] / statics[r][2] for r, s_ in zip(row_of, s)])
+    edge_index = np.stack([edge_cons, edge_vars])
+    edge_feats = edge_vals.astype(np.float32)[:, None]
+    cache.edges = (signature, (edge_index, edge_feats, counts))
+    return cons_feats, edge_index, edge_feats
 
 
 def lp_candidates(model: pyscipopt.Model) -> tuple[list[Any], np.ndarray]:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from orlearn.errors import ConfigError
-from orlearn.problems.branching.features import _RowCache, extract_state, lp_candidates, to_data
+from orlearn.problems.branching.features import _LPCache, extract_state, lp_candidates, to_data
 
 if TYPE_CHECKING:
     import pyscipopt
@@ -55,7 +55,7 @@ class GCNNBranchrule(_branchrule_base()):  # type: ignore[misc]
     def __init__(self, policy: GCNN, device: str | torch.device = "cpu") -> None:
         self.policy = policy.eval()
         self.device = torch.device(device)
-        self.cache = _RowCache()
+        self.cache = _LPCache()
         self.calls = 0
         self.feature_time = 0.0
         self.inference_time = 0.0
@@ -102,7 +102,7 @@ class SamplingBranchrule(_branchrule_base()):  # type: ignore[misc]
         self.query_prob = float(query_prob)
         self.max_samples = max_samples
         self.samples: list[NodeSample] = []
-        self.cache = _RowCache()
+        self.cache = _LPCache()
         self.strong_branching_time = 0.0
 
     def branchexeclp(self, allowaddcons: bool) -> dict[str, Any]:

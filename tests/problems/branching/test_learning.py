@@ -16,6 +16,7 @@ from orlearn.problems.branching.features import (
     CONS_FEATURES,
     VAR_FEATURES,
     BipartiteState,
+    _LPCache,
     extract_state,
     lp_candidates,
     to_data,
@@ -172,6 +173,44 @@ def test_gcnn_rule_reaches_scip_default_optimum(small_instance: Path) -> None:
     assert learned.objective == pytest.approx(default.objective, abs=1e-6)
     assert pscost.objective == pytest.approx(default.objective, abs=1e-6)
     assert learned.extra["calls"] >= 1 and learned.extra["feature_time"] > 0
+
+
+class _CompareCached(pyscipopt.Branchrule):
+    """At every node, extract the state with a cache kept over the solve and afresh."""
+
+    def __init__(self) -> None:
+        self.cache = _LPCache()
+        self.nodes = 0
+        self.mismatches: list[str] = []
+
+    def branchexeclp(self, allowaddcons: bool) -> dict[str, object]:
+        cached = extract_state(self.model, self.cache)
+        fresh = extract_state(self.model)
+        self.nodes += 1
+        for field in ("var_features", "cons_features", "edge_index", "edge_features"):
+            if not np.array_equal(getattr(cached, field), getattr(fresh, field)):
+                self.mismatches.append(f"node {self.nodes}: {field}")
+        if cached.var_names != fresh.var_names:
+            self.mismatches.append(f"node {self.nodes}: var_names")
+        return {"result": pyscipopt.SCIP_RESULT.DIDNOTRUN}
+
+
+def test_cached_extraction_equals_fresh_extraction_at_every_node(tmp_path: Path) -> None:
+    """The solve-long cache (static columns and rows, the reused edge list) changes nothing."""
+    from orlearn.problems.branching.rules import _read_for_branching
+    from orlearn.solvers.scip import use_builtin_branching
+
+    path = write_instance(build_instance(
+        "setcover", {"n_rows": 500, "n_cols": 1000, "density": 0.05}, seed=1),
+        tmp_path / "setcover.mps")
+    model = _read_for_branching(path, seed=0, time_limit=60)
+    use_builtin_branching(model, "pscost", priority=10**6 - 1)  # more nodes than relpscost
+    model.setParam("limits/nodes", 40)
+    rule = _CompareCached()
+    model.includeBranchrule(rule, "compare", "test", 10**6, -1, 1.0)
+    model.optimize()
+    assert rule.nodes >= 5
+    assert rule.mismatches == []
 
 
 def test_time_limit_is_an_outcome(tmp_path: Path) -> None:
