@@ -23,7 +23,6 @@ from torch_geometric.nn import MessagePassing
 from orlearn.errors import InvalidInstanceError
 from orlearn.nn.layers import MLP
 
-
 _EDGE_BLOCK = 4096  # edges per block in the CPU inference path of BipartiteGraphConv
 
 

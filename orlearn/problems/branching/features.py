@@ -127,7 +127,7 @@ class _LPCache:
 
     def row_entries(self, rows: list[Any], obj: np.ndarray) -> list[Any]:
         """``(key, static data)`` of every row of ``rows`` (see :meth:`row`)."""
-        if rows != self.last_rows or not self.last_entries and rows:
+        if rows != self.last_rows or (not self.last_entries and rows):
             self.last_entries = [self.row(row, obj) for row in rows]
             self.last_rows = rows
         return self.last_entries
@@ -259,7 +259,8 @@ def _constraint_part(model: pyscipopt.Model, rows: list[Any], obj: np.ndarray, c
     counts = sizes[row_of]
     edge_cons = np.repeat(np.arange(row_of.size), counts)
     edge_vars = np.concatenate([statics[r][0] for r in row_of])
-    edge_vals = np.concatenate([s_ * statics[r][1] / statics[r][2] for r, s_ in zip(row_of, s)])
+    edge_vals = np.concatenate([sign_ * statics[r][1] / statics[r][2]
+                                for r, sign_ in zip(row_of, s, strict=True)])
     edge_index = np.stack([edge_cons, edge_vars])
     edge_feats = edge_vals.astype(np.float32)[:, None]
     cache.edges = (signature, (edge_index, edge_feats, counts))
