@@ -232,13 +232,14 @@ class ResidualMessagePassing(MessagePassing):
                 f"{self.edge_channels}], got {list(edge_attr.shape)}")
         _check_graph(edge_index, edge_attr[0], self.edge_channels)
         src, dst = edge_index
-        edge_attr = edge_attr + self.edge_update(x[:, src], x[:, dst], edge_attr)
         if self.aggr != "add":
             raise InvalidInstanceError("aggr", "the shared-graph batch supports aggr='add' only")
+        # the edge and node MLPs of the concatenations, without building them
+        edge_attr = edge_attr + self.edge_mlp.forward_concat([(x, src), (x, dst), edge_attr])
         incoming = torch.zeros(*x.shape[:2], self.edge_channels, dtype=x.dtype, device=x.device)
         incoming = incoming.index_add(1, dst, edge_attr)
         outgoing = torch.zeros_like(incoming).index_add(1, src, edge_attr)
-        x = x + self.node_mlp(torch.cat([x, incoming, outgoing], dim=-1))
+        x = x + self.node_mlp.forward_concat([x, incoming, outgoing])
         return x, edge_attr
 
     def edge_update(self, x_j: Tensor, x_i: Tensor, edge_attr: Tensor) -> Tensor:

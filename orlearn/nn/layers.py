@@ -118,6 +118,38 @@ class MLP(nn.Module):
         """Apply the MLP to the last dimension of ``x``."""
         return self.net(x)
 
+    def forward_concat(self, parts: Sequence[Tensor | tuple[Tensor, Tensor]],
+                       dim: int = -2) -> Tensor:
+        """``self(cat(parts, -1))`` without building the concatenation.
+
+        The first linear map of a concatenation is the sum of one map per part, so each part
+        is projected on its own. A part given as ``(x, index)`` stands for
+        ``x.index_select(dim, index)`` (e.g. node features gathered onto edges): it is
+        projected *before* the gather, once per row of ``x`` rather than once per use. The
+        same function as ``forward`` on the concatenation (up to float rounding), with less
+        memory traffic; used by the message-passing blocks' hot loops.
+        """
+        first = self.net[0]
+        assert isinstance(first, nn.Linear)
+        sizes = [(p[0] if isinstance(p, tuple) else p).shape[-1] for p in parts]
+        if sum(sizes) != first.in_features:
+            raise InvalidInstanceError(
+                "parts", f"feature sizes {sizes} sum to {sum(sizes)}, the MLP takes "
+                f"{first.in_features}")
+        weights = torch.split(first.weight, sizes, dim=1)
+        out: Tensor | None = None
+        for part, weight in zip(parts, weights, strict=True):
+            if isinstance(part, tuple):
+                x, index = part
+                term = torch.index_select(x @ weight.T, dim, index)
+            else:
+                term = part @ weight.T
+            out = term if out is None else out + term
+        assert out is not None
+        if first.bias is not None:
+            out = out + first.bias
+        return self.net[1:](out)
+
     def architecture(self) -> dict[str, Any]:
         """``{"class", "kwargs"}`` to rebuild this module (see :func:`orlearn.nn.load`)."""
         return {

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from orlearn.errors import ConfigError
 from orlearn.nn import fit, get_device, seed_everything
 from orlearn.problems.inventory.network import InventoryNetwork
+from orlearn.problems.inventory.policies import IntegerOrders
 from orlearn.problems.inventory.simulator import SimState, Simulator
 
 logger = logging.getLogger("orlearn.inventory")
@@ -39,9 +40,16 @@ class HDPOConfig:
     """Training options (periods are simulation periods; costs per period per store).
 
     Attributes:
-        epochs: passes over the training paths.
+        epochs: epochs; each ends with a dev evaluation (model selection, early stopping).
+        passes_per_epoch: passes over the training paths per epoch (raise it when the training
+            set is small, so that dev evaluations do not dominate the run time).
         train_paths: number of training demand paths (the data-efficiency knob).
         batch_paths: paths per gradient step.
+        micro_batch_paths: paths simulated and back-propagated at a time within a step (the
+            gradient is the same; smaller chunks stay in cache: a 50-store GNN step ran 2.3x
+            faster in chunks of 256 than in one piece of 1,024). ``None``: the whole batch.
+            The REINFORCE estimator always uses the whole batch (its baseline is the batch
+            mean).
         periods / warmup: training horizon and the periods left out of reported figures.
         dev_paths / dev_periods / dev_warmup: model-selection set, drawn with another seed.
         lr: Adam learning rate (None: 0.05 for base-stock-type levels, 3e-3 for networks).
@@ -51,13 +59,19 @@ class HDPOConfig:
         schedule: ``"cosine"`` (step size decays to 1% over ``epochs``) or ``"constant"``.
         loss_after_warmup: count only the periods after ``warmup`` in the training loss
             (gradients still flow through the warm-up periods' states).
+        integer_orders: select the best-on-dev weights with orders rounded to whole units
+            (:class:`~orlearn.problems.inventory.policies.IntegerOrders`), the way the policy
+            is deployed when demand is integer; training itself stays continuous. ``None``
+            (default): on when the network's demand is integer-valued (Poisson).
         seed: seed of initial weights, training paths and dev paths.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``.
     """
 
     epochs: int = 100
+    passes_per_epoch: int = 1
     train_paths: int = 8192
     batch_paths: int = 1024
+    micro_batch_paths: int | None = 256
     periods: int = 50
     warmup: int = 30
     dev_paths: int = 4096
@@ -69,12 +83,13 @@ class HDPOConfig:
     estimator: str = "pathwise"
     schedule: str = "cosine"
     loss_after_warmup: bool = False
+    integer_orders: bool | None = None
     seed: int = 0
     device: str = "auto"
 
     def validate(self) -> None:
-        for name in ("epochs", "train_paths", "batch_paths", "periods", "dev_paths",
-                     "dev_periods"):
+        for name in ("epochs", "passes_per_epoch", "train_paths", "batch_paths", "periods",
+                     "dev_paths", "dev_periods"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (got {getattr(self, name)})")
         if not 0 <= self.warmup < self.periods or not 0 <= self.dev_warmup < self.dev_periods:
@@ -83,6 +98,9 @@ class HDPOConfig:
             raise ConfigError(f"estimator must be one of {ESTIMATORS} (got {self.estimator!r})")
         if self.schedule not in ("cosine", "constant"):
             raise ConfigError(f"schedule must be 'cosine' or 'constant' (got {self.schedule!r})")
+        if self.micro_batch_paths is not None and self.micro_batch_paths < 1:
+            raise ConfigError(f"micro_batch_paths must be at least 1 or None (got "
+                              f"{self.micro_batch_paths})")
         if self.lr is not None and not self.lr > 0:
             raise ConfigError(f"lr must be positive (got {self.lr})")
 
@@ -119,6 +137,16 @@ class _Stochastic(nn.Module):
         return action.clamp_min(0.0).detach()
 
 
+def resolve_integer_orders(network: InventoryNetwork, integer_orders: bool | None) -> bool:
+    """``integer_orders`` as given, or (``None``) whether the network's demand is integer."""
+    return network.demand.integer_valued if integer_orders is None else bool(integer_orders)
+
+
+def deployed(policy: nn.Module, integer_orders: bool) -> nn.Module:
+    """The policy as it is evaluated: wrapped in ``IntegerOrders`` when ``integer_orders``."""
+    return IntegerOrders(policy) if integer_orders else policy
+
+
 def default_lr(policy: nn.Module) -> float:
     """Adam step size: levels of base-stock-type policies move in units, networks slower."""
     n_params = sum(p.numel() for p in policy.parameters() if p.requires_grad)
@@ -128,9 +156,14 @@ def default_lr(policy: nn.Module) -> float:
 def train(network: InventoryNetwork, policy: nn.Module, config: HDPOConfig | None = None, *,
           checkpoint_dir: str | Path | None = None, resume: bool = False,
           progress: bool = True, command: str = "") -> TrainResult:
-    """Fit ``policy`` to ``network`` by HDPO (or REINFORCE); returns the best-on-dev policy."""
+    """Fit ``policy`` to ``network`` by HDPO (or REINFORCE); returns the best-on-dev policy.
+
+    The returned policy orders continuous quantities; with ``config.integer_orders`` (on by
+    default for integer demand) its weights were chosen on rounded orders, so evaluate it the
+    same way (:func:`evaluate` does so by default)."""
     config = config or HDPOConfig()
     config.validate()
+    integer = resolve_integer_orders(network, config.integer_orders)
     device = get_device(None if config.device == "auto" else config.device)
     seed_everything(config.seed)
     sim = Simulator(network, device=device)
@@ -150,37 +183,58 @@ def train(network: InventoryNetwork, policy: nn.Module, config: HDPOConfig | Non
     init_gen = torch.Generator().manual_seed(config.seed + 4)
     dev_gen_seed = config.seed + 5
 
-    def train_epoch(epoch: int) -> float:
-        order = torch.randperm(config.train_paths, generator=batch_gen)
-        losses = []
-        for start in range(0, config.train_paths, config.batch_paths):
-            idx = order[start:start + config.batch_paths].to(device)
-            demand = train_demand[idx]
-            rollout = sim.rollout(model, demand, warmup=config.warmup, generator=init_gen)
-            if config.estimator == "reinforce":
-                assert isinstance(model, _Stochastic)
-                log_prob = torch.stack(model.log_prob, dim=1).sum(1)
-                model.log_prob.clear()
-                path_cost = rollout.cost.mean(1).detach() / sim.n_stores
-                advantage = path_cost - path_cost.mean()
-                loss = (advantage * log_prob).mean()
-                reported = float(path_cost.mean())
-            else:
-                cost = rollout.cost[:, config.warmup:] if config.loss_after_warmup else rollout.cost
-                loss = cost.mean() / sim.n_stores
-                reported = float(loss.detach())
-            optimizer.zero_grad(set_to_none=True)
+    def pathwise_step(demand: Tensor) -> float:
+        """One HDPO gradient: back-propagated in chunks of ``micro_batch_paths`` paths (the
+        paths are independent, so the summed chunk gradients are the batch's gradient)."""
+        paths = demand.shape[0]
+        chunk = config.micro_batch_paths or paths
+        total = 0.0
+        for begin in range(0, paths, chunk):
+            part = demand[begin:begin + chunk]
+            rollout = sim.rollout(model, part, warmup=config.warmup, generator=init_gen)
+            cost = rollout.cost[:, config.warmup:] if config.loss_after_warmup else rollout.cost
+            loss = cost.mean() / sim.n_stores * (part.shape[0] / paths)
             loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            losses.append(reported)
+            total += float(loss.detach())
+        return total
+
+    def reinforce_step(demand: Tensor) -> float:
+        assert isinstance(model, _Stochastic)
+        rollout = sim.rollout(model, demand, warmup=config.warmup, generator=init_gen)
+        log_prob = torch.stack(model.log_prob, dim=1).sum(1)
+        model.log_prob.clear()
+        path_cost = rollout.cost.mean(1).detach() / sim.n_stores
+        advantage = path_cost - path_cost.mean()
+        (advantage * log_prob).mean().backward()
+        return float(path_cost.mean())
+
+    step = reinforce_step if config.estimator == "reinforce" else pathwise_step
+
+    def train_epoch(epoch: int) -> float:
+        losses = []
+        for _ in range(config.passes_per_epoch):
+            order = torch.randperm(config.train_paths, generator=batch_gen)
+            for start in range(0, config.train_paths, config.batch_paths):
+                idx = order[start:start + config.batch_paths].to(device)
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(step(train_demand[idx]))
+                if config.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
         return float(np.mean(losses))
+
+    dev_policy = deployed(policy, integer)
 
     def validate(epoch: int) -> float:
         gen = torch.Generator().manual_seed(dev_gen_seed)
-        rollout = sim.rollout(policy, dev_demand, warmup=config.dev_warmup, generator=gen)
-        return rollout.per_period_per_store()
+        chunk = 4 * (config.micro_batch_paths or config.dev_paths)
+        total = 0.0
+        with torch.no_grad():
+            for begin in range(0, config.dev_paths, chunk):
+                part = dev_demand[begin:begin + chunk]
+                rollout = sim.rollout(dev_policy, part, warmup=config.dev_warmup, generator=gen)
+                total += rollout.per_period_per_store() * part.shape[0]
+        return total / config.dev_paths
 
     run_config = {
         "architecture": {"class": type(policy).__name__,
@@ -188,6 +242,7 @@ def train(network: InventoryNetwork, policy: nn.Module, config: HDPOConfig | Non
         "training": {"method": "hdpo", "network": network.name, "command": command,
                      **{k: v for k, v in asdict(config).items() if k not in ("epochs", "device")},
                      "lr": lr},
+        "deployment": {"integer_orders": integer},
     }
     start = time.perf_counter()
     history = fit(
@@ -204,10 +259,14 @@ def train(network: InventoryNetwork, policy: nn.Module, config: HDPOConfig | Non
 
 def evaluate(network: InventoryNetwork, policy: nn.Module, *, n_paths: int = 4096,
              periods: int = 5000, warmup: int = 3000, seed: int = 12345,
-             device: str = "auto", chunk: int | None = None) -> tuple[float, float]:
-    """Test cost (mean, standard error) per period per store on paths from ``seed``."""
+             device: str = "auto", chunk: int | None = None,
+             integer_orders: bool | None = None) -> tuple[float, float]:
+    """Test cost (mean, standard error) per period per store on paths from ``seed``.
+
+    ``integer_orders``: round orders to whole units (``None``: when demand is integer)."""
     sim = Simulator(network, device=get_device(None if device == "auto" else device))
-    policy = policy.to(sim.device).eval()
+    policy = deployed(policy.to(sim.device).eval(),
+                      resolve_integer_orders(network, integer_orders))
     return sim.evaluate(policy, n_paths, periods, warmup, seed, chunk=chunk)
 
 

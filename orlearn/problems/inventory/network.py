@@ -104,6 +104,13 @@ class DemandModel:
     def n_stores(self) -> int:
         return int(self.mean.size)
 
+    @property
+    def integer_valued(self) -> bool:
+        """Demand comes in whole units: Poisson, or given paths that are all integers."""
+        if self.kind == "poisson":
+            return True
+        return self.kind == "array" and bool(np.all(np.asarray(self.data) % 1 == 0))
+
     def sample(self, n_paths: int, periods: int, generator: torch.Generator,
                device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
                ) -> torch.Tensor:

@@ -155,3 +155,59 @@ def test_train_command_takes_policy_options(tmp_path) -> None:
         capture_output=True, text=True,
     )
     assert bad.returncode == 2 and "--policy-args must be a JSON object" in bad.stderr
+
+
+def test_integer_orders_round_deployed_orders_for_integer_demand() -> None:
+    from orlearn.problems.inventory.hdpo import resolve_integer_orders
+    from orlearn.problems.inventory.policies import IntegerOrders
+    from orlearn.problems.inventory.simulator import SimState, Simulator
+
+    lost = get_setting("one_store_lost", p=4, lead=1)
+    backlog = get_setting("one_store_backlog", lead=1)
+    assert lost.demand.integer_valued and not backlog.demand.integer_valued
+    assert resolve_integer_orders(lost, None) and not resolve_integer_orders(backlog, None)
+    assert not resolve_integer_orders(lost, False)
+    torch.manual_seed(0)
+    policy = make_policy("mlp", lost)
+    sim = Simulator(lost)
+    demand = sim.sample_demand(64, 40, seed=0)
+    rollout = sim.rollout(IntegerOrders(policy), demand, record=True,
+                          state=SimState(torch.zeros(64, 1, 1)))  # empty, on the lattice
+    orders = torch.stack(rollout.orders)
+    assert torch.equal(orders, orders.round()) and orders.max() > 0
+    states = torch.stack(rollout.states)
+    assert torch.equal(states, states.round())  # integer demand + integer orders: a lattice
+    # evaluate() rounds by default for Poisson demand, and continuous when told
+    rounded = evaluate(lost, policy, n_paths=128, periods=300, warmup=100, seed=1)
+    manual = evaluate(lost, IntegerOrders(policy), n_paths=128, periods=300, warmup=100,
+                      seed=1, integer_orders=False)
+    continuous = evaluate(lost, policy, n_paths=128, periods=300, warmup=100, seed=1,
+                          integer_orders=False)
+    assert rounded == manual and rounded != continuous
+
+
+def test_training_records_integer_deployment_in_the_checkpoint(tmp_path) -> None:
+    net = get_setting("one_store_lost", p=9, lead=1)
+    config = HDPOConfig(epochs=2, train_paths=256, batch_paths=128, dev_paths=128,
+                        patience=None, seed=0)
+    result = train(net, make_policy("mlp", net), config, checkpoint_dir=tmp_path,
+                   progress=False)
+    assert result.config["deployment"] == {"integer_orders": True}
+    assert '"integer_orders": true' in (tmp_path / "best.json").read_text()
+
+
+def test_large_orders_keep_a_gradient() -> None:
+    """Oversized orders are pulled back by the holding cost's gradient (no zero-gradient cap:
+    a capped MLP that reached its cap stayed stuck there)."""
+    net = get_setting("one_store_backlog", lead=1)
+    torch.manual_seed(0)
+    policy = make_policy("mlp", net)
+    with torch.no_grad():
+        policy.net.net[-1].bias.fill_(30.0)  # orders of about 30 periods of demand
+    from orlearn.problems.inventory.simulator import Simulator
+
+    sim = Simulator(net)
+    loss = sim.rollout(policy, sim.sample_demand(32, 20, seed=0),
+                       generator=torch.Generator().manual_seed(0)).loss()
+    loss.backward()
+    assert policy.net.net[-1].bias.grad.item() > 0  # lowering the orders lowers the cost
