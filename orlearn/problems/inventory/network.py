@@ -10,8 +10,10 @@ short (lost sale or backorder) at the end of each period. Upstream nodes (wareho
 pay holding cost on what is left on hand after shipping. A node with ``holds_stock=False`` is a
 transshipment center: it must ship everything on hand every period.
 
-Lead times are in periods, from a node's supplier to the node (>= 1). Costs are per unit per
-period. Demand is per store per period (units).
+Lead times are in periods, from a node's supplier to the node (>= 1). With
+``lead_time_range`` they vary across sample paths (HDPO's "vary across samples"): each path
+draws its own lead time per node, uniformly in the node's range, and keeps it for its whole
+horizon. Costs are per unit per period. Demand is per store per period (units).
 """
 
 from __future__ import annotations
@@ -176,6 +178,10 @@ class InventoryNetwork:
         node_names: labels of the nodes.
         extra_edges: optional [K, 3] integer rows ``(supplier, node, lead_time)``: further
             supply edges besides each node's ``parent`` (multi-sourcing).
+        lead_time_range: optional [n_nodes, 2] integers ``(low, high)``, inclusive: per-path
+            lead times of each node's primary edge (uniform in the range, fixed along a path);
+            ``lead_time`` must lie in it and serves as the nominal value (heuristic levels).
+            Extra edges keep their fixed lead times.
     """
 
     name: str
@@ -188,6 +194,7 @@ class InventoryNetwork:
     holds_stock: np.ndarray | None = None
     node_names: tuple[str, ...] = ()
     extra_edges: np.ndarray | None = None
+    lead_time_range: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         parent = _array("parent", self.parent, dtype=float)
@@ -221,6 +228,23 @@ class InventoryNetwork:
                 "lead_time", f"needs {n} integers >= 1 (one per node), got {lead.tolist()}"
             )
         object.__setattr__(self, "lead_time", lead.astype(int))
+        if self.lead_time_range is not None:
+            ranges = np.asarray(self.lead_time_range, dtype=float)
+            if ranges.shape != (n, 2) or np.any(ranges != np.round(ranges)):
+                raise InvalidInstanceError(
+                    "lead_time_range", f"needs {n} integer rows (low, high), got shape "
+                    f"{ranges.shape}")
+            ranges = ranges.astype(int)
+            bad = np.flatnonzero((ranges[:, 0] < 1) | (ranges[:, 0] > ranges[:, 1])
+                                 | (self.lead_time < ranges[:, 0])
+                                 | (self.lead_time > ranges[:, 1]))
+            if bad.size:
+                k = int(bad[0])
+                raise InvalidInstanceError(
+                    "lead_time_range", f"node {k}: range {ranges[k].tolist()} with nominal "
+                    f"lead time {self.lead_time[k]}",
+                    "use 1 <= low <= lead_time <= high")
+            object.__setattr__(self, "lead_time_range", ranges)
         extra = np.zeros((0, 3), dtype=int) if self.extra_edges is None else np.asarray(
             self.extra_edges, dtype=float)
         if extra.size == 0:
@@ -284,6 +308,20 @@ class InventoryNetwork:
     @property
     def n_edges(self) -> int:
         return int(self.n_nodes + len(self.extra_edges))
+
+    @property
+    def varying_lead_times(self) -> bool:
+        """Lead times differ across sample paths (some node has a range wider than one)."""
+        ranges = self.lead_time_range
+        return ranges is not None and bool(np.any(ranges[:, 1] > ranges[:, 0]))
+
+    @property
+    def max_lead_time(self) -> int:
+        """Longest lead time of any edge on any path (the simulator's pipeline width)."""
+        longest = int(self.edges[:, 2].max())
+        if self.lead_time_range is not None:
+            longest = max(longest, int(self.lead_time_range[:, 1].max()))
+        return longest
 
     def _check_acyclic(self, n: int) -> None:
         indegree = np.zeros(n, dtype=int)
@@ -371,6 +409,8 @@ class InventoryNetwork:
             "node_names": list(self.node_names),
             "demand": self.demand.to_dict(),
             **({"extra_edges": self.extra_edges.tolist()} if len(self.extra_edges) else {}),
+            **({"lead_time_range": self.lead_time_range.tolist()}
+               if self.lead_time_range is not None else {}),
         }
 
     @classmethod
@@ -381,7 +421,8 @@ class InventoryNetwork:
         if missing:
             raise InvalidInstanceError(str(sorted(missing)[0]), "is missing from the network",
                                        f"required fields: {sorted(required)}")
-        known = required | {"name", "lost_sales", "holds_stock", "node_names", "extra_edges"}
+        known = required | {"name", "lost_sales", "holds_stock", "node_names", "extra_edges",
+                            "lead_time_range"}
         unknown = set(data) - known
         if unknown:
             raise InvalidInstanceError(str(sorted(unknown)[0]), "is not a network field",
@@ -425,13 +466,15 @@ class InventoryNetwork:
 
 
 def single_store(mean: float | Sequence[float], std: float | None, h: float, p: float, lead: int,
-                 *, demand: str = "normal", lost_sales: bool = True, name: str = "one_store"
-                 ) -> InventoryNetwork:
-    """One store supplied by an external supplier."""
+                 *, demand: str = "normal", lost_sales: bool = True, name: str = "one_store",
+                 lead_range: tuple[int, int] | None = None) -> InventoryNetwork:
+    """One store supplied by an external supplier; ``lead_range=(low, high)`` makes its lead
+    time vary across sample paths (``lead`` is then the nominal value, inside the range)."""
     mean_arr = np.atleast_1d(np.asarray(mean, dtype=float))
     std_arr = None if std is None else np.atleast_1d(np.asarray(std, dtype=float))
     return InventoryNetwork(
         name=name, parent=np.array([-1]), lead_time=np.array([lead]), holding=np.array([h]),
         underage=np.array([p]), demand=DemandModel(demand, mean_arr, std_arr),
         lost_sales=lost_sales, node_names=("store",),
+        lead_time_range=None if lead_range is None else np.array([lead_range]),
     )

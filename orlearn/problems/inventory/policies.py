@@ -162,11 +162,20 @@ def _inventory_features(state: SimState, sim: Simulator) -> Tensor:
     return state.inventory / scale
 
 
+def _edge_lead_times(state: SimState, sim: Simulator) -> Tensor:
+    """[paths, edges] lead time of every supply edge on every path (periods, as floats)."""
+    paths = state.inventory.shape[0]
+    if state.lead_times is None:
+        return sim.edge_lead.to(state.inventory.dtype).expand(paths, -1)
+    return state.lead_times.to(state.inventory.dtype)
+
+
 class MLPPolicy(nn.Module):
     """A vanilla MLP on the whole network's scaled inventory state (HDPO's "vanilla" policy).
 
     Input: every node's on-hand and pipeline (and optionally the last ``past_periods`` store
-    demands), scaled by mean demand; output: one order per supply edge (per node on a tree),
+    demands), scaled by mean demand, and, when lead times vary across paths, each edge's lead
+    time (divided by 4); output: one order per supply edge (per node on a tree),
     ``softplus(raw) x mean demand of the receiving node``.
     Its input size is tied to the network's size: retrain for another network.
 
@@ -185,8 +194,10 @@ class MLPPolicy(nn.Module):
                               "softmax")
         self.past_periods = past_periods
         self.allocation = allocation
-        width = int(network.edges[:, 2].max())
-        in_dim = network.n_nodes * width + network.n_stores * past_periods
+        width = network.max_lead_time
+        self.lead_input = network.varying_lead_times
+        in_dim = (network.n_nodes * width + network.n_stores * past_periods
+                  + (network.n_edges if self.lead_input else 0))
         edges = network.edges
         groups: list[int] = []
         if allocation == "softmax":
@@ -210,6 +221,8 @@ class MLPPolicy(nn.Module):
             assert state.past_demand is not None
             stores_mean = sim.node_mean[sim.stores].clamp_min(1e-6).view(1, -1, 1)
             x = torch.cat([x, (state.past_demand / stores_mean).flatten(1)], dim=1)
+        if self.lead_input:
+            x = torch.cat([x, _edge_lead_times(state, sim) / 4.0], dim=1)
         out = self.net(x)
         n_edges = sim.n_edges
         orders = _scaled_order(out[:, :n_edges], sim.node_mean[sim.edge_dst])
@@ -231,7 +244,8 @@ class GNNPolicy(nn.Module):
     Nodes: the network's nodes plus one external-supplier node. Node features (fixed size):
     scaled on-hand, total pipeline, log mean demand, the first ``slots`` pipeline slots,
     holding and underage cost, lead time, is-store, holds-stock (-1 for the supplier). Edges:
-    supplier -> node, with the node's lead time and scaled inventory position. Node and edge
+    supplier -> node, with the edge's lead time and the node's scaled inventory position (lead
+    times are per path when they vary across paths). Node and edge
     encoders (MLPs), ``steps`` residual message-passing blocks
     (:class:`orlearn.nn.ResidualMessagePassing`, run on the graph shared by all sample paths),
     and an edge decoder (on the edge's embedding and those of its two end nodes) giving each
@@ -264,10 +278,12 @@ class GNNPolicy(nn.Module):
             slots[..., :k] = pipe[..., :k]
         scale = sim.node_mean.clamp_min(1e-6)
         mean_h = sim.holding[sim.stores].mean().clamp_min(1e-6)
-        static = torch.stack([
-            sim.holding / mean_h, sim.underage / mean_h, sim.lead_time.to(inv.dtype) / 4.0,
-            sim.is_store.to(inv.dtype), sim.holds_stock.to(inv.dtype),
-        ], dim=-1).expand(paths, n, 5)
+        edge_lead = _edge_lead_times(state, sim) / 4.0  # [paths, edges]
+        fixed = torch.stack([sim.holding / mean_h, sim.underage / mean_h,
+                             sim.is_store.to(inv.dtype), sim.holds_stock.to(inv.dtype)],
+                            dim=-1).expand(paths, n, 4)
+        static = torch.cat([fixed[..., :2], edge_lead[:, :n].unsqueeze(-1), fixed[..., 2:]],
+                           dim=-1)
         nodes = torch.cat([inv[..., :1], pipe.sum(-1, keepdim=True),
                            torch.log1p(scale).expand(paths, n).unsqueeze(-1), slots, static],
                           dim=-1)
@@ -279,10 +295,7 @@ class GNNPolicy(nn.Module):
         src = torch.where(sim.edge_internal, sim.edge_src, torch.full_like(sim.edge_src, n))
         dst = sim.edge_dst
         edge_index = torch.stack([src, dst])
-        edge_attr = torch.stack([
-            (sim.edge_lead.to(inv.dtype) / 4.0).expand(paths, sim.n_edges),
-            (state.position / scale)[:, dst],
-        ], dim=-1)
+        edge_attr = torch.stack([edge_lead, (state.position / scale)[:, dst]], dim=-1)
         h = self.node_encoder(x)
         e = self.edge_encoder(edge_attr)
         for block in self.blocks:

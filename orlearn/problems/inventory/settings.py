@@ -19,17 +19,27 @@ LOST_SALES_L = (1, 2, 3, 4)
 BACKLOG_L = (1, 4, 7, 10, 15, 20)
 
 
-def one_store_lost(p: float = 9.0, lead: int = 1) -> InventoryNetwork:
+def _lead_label(lead: int, lead_range: tuple[int, int] | None) -> str:
+    return f"L{lead}" if lead_range is None else f"L{lead_range[0]}-{lead_range[1]}"
+
+
+def one_store_lost(p: float = 9.0, lead: int = 1,
+                   lead_range: tuple[int, int] | None = None) -> InventoryNetwork:
     """One store, lost sales, Poisson(5) demand, h = 1 (Zipkin 2008's cases: p in 4/9/19/39,
-    lead time 1..4)."""
+    lead time 1..4). ``lead_range=(low, high)``: lead times vary across sample paths, uniform
+    in the range (``lead`` must lie in it)."""
     return single_store(5.0, None, 1.0, p, lead, demand="poisson", lost_sales=True,
-                        name=f"one_store_lost_p{p:g}_L{lead}")
+                        name=f"one_store_lost_p{p:g}_{_lead_label(lead, lead_range)}",
+                        lead_range=None if lead_range is None else tuple(lead_range))
 
 
-def one_store_backlog(lead: int = 1, p: float = 9.0) -> InventoryNetwork:
-    """One store, backlog, Normal(5, 1.6) demand clipped at 0, h = 1, p = 9."""
+def one_store_backlog(lead: int = 1, p: float = 9.0,
+                      lead_range: tuple[int, int] | None = None) -> InventoryNetwork:
+    """One store, backlog, Normal(5, 1.6) demand clipped at 0, h = 1, p = 9 (``lead_range``:
+    per-path lead times, as in :func:`one_store_lost`)."""
     return single_store(5.0, 1.6, 1.0, p, lead, demand="normal", lost_sales=False,
-                        name=f"one_store_backlog_L{lead}")
+                        name=f"one_store_backlog_{_lead_label(lead, lead_range)}",
+                        lead_range=None if lead_range is None else tuple(lead_range))
 
 
 def serial(lead: int = 4, p: float = 9.0) -> InventoryNetwork:

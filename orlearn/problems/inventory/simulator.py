@@ -17,6 +17,9 @@ of the period; ``k >= 1`` is stock in transit to n arriving at the end of period
 Every operation is differentiable almost everywhere (pathwise gradients through clipping), so
 the mean cost over sample paths can be back-propagated to a policy's parameters (HDPO).
 Reported cost: mean cost per period per store, after a warm-up.
+
+Lead times may differ across sample paths (``SimState.lead_times``, [paths, edges]): drawn
+from the network's ``lead_time_range`` by :meth:`Simulator.sample_lead_times`, or given.
 """
 
 from __future__ import annotations
@@ -42,11 +45,14 @@ class SimState:
         inventory: [paths, nodes, width]: on-hand (slot 0) and pipeline (slots 1..).
         period: index of the current period.
         past_demand: [paths, stores, k] the last k demands (oldest first), k may be 0.
+        lead_times: [paths, edges] per-path lead times (integers, fixed along each path), or
+            None: the network's own.
     """
 
     inventory: Tensor
     period: int = 0
     past_demand: Tensor | None = None
+    lead_times: Tensor | None = None
 
     @property
     def on_hand(self) -> Tensor:
@@ -97,12 +103,12 @@ class Simulator:
         network: the network.
         device: torch device of all tensors.
         dtype: floating dtype (float32 by default; float64 for exactness checks).
-        lead_times: optional per-path lead times [paths, nodes] (ints >= 1), overriding the
-            network's; the pipeline width is then their maximum.
+        max_lead_time: pipeline width to allow for (default: the network's longest lead time,
+            ranges included); raise it to pass longer per-path lead times of your own.
     """
 
     def __init__(self, network: InventoryNetwork, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32) -> None:
+                 dtype: torch.dtype = torch.float32, max_lead_time: int | None = None) -> None:
         self.network = network
         self.device = torch.device(device)
         self.dtype = dtype
@@ -126,7 +132,7 @@ class Simulator:
         self.underage = torch.as_tensor(network.underage, **kw)
         self.holds_stock = torch.as_tensor(network.holds_stock, device=self.device)
         self.lead_time = torch.as_tensor(network.lead_time, device=self.device)
-        self.width = int(network.edges[:, 2].max())
+        self.width = max(network.max_lead_time, int(max_lead_time or 0))
         self.node_mean = torch.as_tensor(network.node_mean_demand(), **kw)
         self.subtree = torch.as_tensor(network.subtree(), **kw)  # [n, m]
         # where each edge's shipment lands in the flattened [nodes x width] pipeline
@@ -134,21 +140,57 @@ class Simulator:
 
     # --- states and demand -----------------------------------------------------------------
     def initial_state(self, n_paths: int, generator: torch.Generator | None = None,
-                      past_periods: int = 0) -> SimState:
+                      past_periods: int = 0, lead_times: Tensor | None = None) -> SimState:
         """Start with U[0, 1] x (mean demand x lead time) on hand at each node, pipeline empty
-        but for one period of mean demand per slot (the warm-up washes the choice out)."""
+        but for one period of mean demand per slot (the warm-up washes the choice out).
+        ``lead_times`` [paths, edges]: per-path lead times (see :meth:`check_lead_times`)."""
         u = torch.rand(n_paths, self.n_nodes, generator=generator, dtype=torch.float64)
         u = u.to(self.device, self.dtype)
-        lead = self.lead_time.to(self.dtype)
+        if lead_times is None:
+            lead = self.lead_time.to(self.dtype).expand(n_paths, -1)
+        else:
+            lead_times = self.check_lead_times(lead_times, n_paths)
+            lead = lead_times[:, :self.n_nodes].to(self.dtype)
         inv = torch.zeros(n_paths, self.n_nodes, self.width, device=self.device, dtype=self.dtype)
         inv[..., 0] = u * self.node_mean * lead
         if self.width > 1:
-            in_transit = torch.arange(1, self.width, device=self.device).view(1, -1) < lead.view(
-                -1, 1)
-            inv[..., 1:] = (self.node_mean.view(-1, 1) * in_transit).unsqueeze(0)
+            slots = torch.arange(1, self.width, device=self.device, dtype=self.dtype)
+            in_transit = slots.view(1, 1, -1) < lead.unsqueeze(-1)
+            inv[..., 1:] = self.node_mean.view(1, -1, 1) * in_transit
         past = torch.zeros(n_paths, self.n_stores, past_periods, device=self.device,
                            dtype=self.dtype)
-        return SimState(inv, 0, past if past_periods else None)
+        return SimState(inv, 0, past if past_periods else None, lead_times)
+
+    def check_lead_times(self, lead_times: Tensor, n_paths: int) -> Tensor:
+        """Validate per-path lead times: integers in [1, width], shape [paths, edges]."""
+        lead_times = torch.as_tensor(lead_times, device=self.device)
+        if lead_times.shape != (n_paths, self.n_edges):
+            raise InvalidInstanceError(
+                "lead_times", f"expected shape [{n_paths}, {self.n_edges}] (one per path and "
+                f"supply edge), got {list(lead_times.shape)}")
+        if lead_times.is_floating_point():
+            if not torch.equal(lead_times, lead_times.round()):
+                raise InvalidInstanceError("lead_times", "must be whole periods")
+            lead_times = lead_times.long()
+        if lead_times.numel() and (lead_times.min() < 1 or lead_times.max() > self.width):
+            raise InvalidInstanceError(
+                "lead_times", f"must lie in [1, {self.width}]",
+                "pass max_lead_time= to the Simulator for longer lead times")
+        return lead_times.long()
+
+    def sample_lead_times(self, n_paths: int, seed: int) -> Tensor | None:
+        """Per-path lead times [paths, edges] drawn from the network's ``lead_time_range``
+        (uniform integers per node, fixed along each path; extra edges keep theirs), or None
+        when lead times do not vary."""
+        if not self.network.varying_lead_times:
+            return None
+        ranges = torch.as_tensor(self.network.lead_time_range)
+        generator = torch.Generator().manual_seed(int(seed) + 7_654_321)
+        u = torch.rand(n_paths, self.n_nodes, generator=generator, dtype=torch.float64)
+        span = (ranges[:, 1] - ranges[:, 0] + 1).to(torch.float64)
+        primary = ranges[:, 0] + (u * span).floor().long().clamp_max(span.long() - 1)
+        extra = torch.as_tensor(self.network.extra_edges[:, 2]).expand(n_paths, -1)
+        return torch.cat([primary, extra], dim=1).to(self.device)
 
     def sample_demand(self, n_paths: int, periods: int, seed: int) -> Tensor:
         """Demand [paths, stores, periods] drawn from the network's model with ``seed``."""
@@ -201,18 +243,25 @@ class Simulator:
         else:
             nxt = post.unsqueeze(-1)
         arrivals = torch.zeros(paths, self.n_nodes * self.width, device=inv.device,
-                               dtype=inv.dtype).index_add(1, self._landing, shipped)
+                               dtype=inv.dtype)
+        if state.lead_times is None:
+            arrivals = arrivals.index_add(1, self._landing, shipped)
+        else:  # per-path lead times: each path's shipment lands in its own slot
+            landing = self.edge_dst * self.width + state.lead_times - 1
+            arrivals = arrivals.scatter_add(1, landing, shipped)
         nxt = nxt + arrivals.view(paths, self.n_nodes, self.width)
         past = state.past_demand
         if past is not None and past.shape[-1] > 0:
             past = torch.cat([past[..., 1:], demand.unsqueeze(-1)], dim=-1)
-        return SimState(nxt, state.period + 1, past), cost, shipped
+        return SimState(nxt, state.period + 1, past, state.lead_times), cost, shipped
 
     # --- whole horizon ---------------------------------------------------------------------
     def rollout(self, policy: Policy, demand: Tensor, *, warmup: int = 0,
                 state: SimState | None = None, generator: torch.Generator | None = None,
-                record: bool = False, past_periods: int = 0) -> Rollout:
-        """Simulate ``policy`` on ``demand`` [paths, stores, periods] from ``state``."""
+                record: bool = False, past_periods: int = 0,
+                lead_times: Tensor | None = None) -> Rollout:
+        """Simulate ``policy`` on ``demand`` [paths, stores, periods] from ``state`` (default:
+        :meth:`initial_state`), with per-path ``lead_times`` [paths, edges] when given."""
         paths, stores, periods = demand.shape
         if stores != self.n_stores:
             raise InvalidInstanceError(
@@ -220,7 +269,10 @@ class Simulator:
         if not 0 <= warmup < periods:
             raise InvalidInstanceError("warmup", f"must be in [0, {periods}), got {warmup}")
         if state is None:
-            state = self.initial_state(paths, generator, past_periods)
+            state = self.initial_state(paths, generator, past_periods, lead_times)
+        elif lead_times is not None:
+            state = SimState(state.inventory, state.period, state.past_demand,
+                             self.check_lead_times(lead_times, paths))
         costs = []
         out = Rollout(cost=torch.empty(0), warmup=warmup, n_stores=self.n_stores)
         for t in range(periods):
@@ -241,7 +293,8 @@ class Simulator:
                  chunk: int | None = None) -> tuple[float, float]:
         """Mean and standard error of the cost per period per store, without gradients.
 
-        Demand and initial states come from ``seed``; ``chunk`` splits the paths to save memory.
+        Demand, lead times (when they vary) and initial states come from ``seed``; ``chunk``
+        splits the paths to save memory.
         """
         per_path: list[np.ndarray] = []
         chunk = chunk or n_paths
@@ -250,7 +303,8 @@ class Simulator:
                 size = min(chunk, n_paths - start)
                 demand = self.sample_demand(size, periods, seed + 7919 * start)
                 gen = torch.Generator().manual_seed(seed + 104729 + start)
-                per_path.append(self.rollout(policy, demand, warmup=warmup,
-                                             generator=gen).per_path())
+                lead_times = self.sample_lead_times(size, seed + 7919 * start)
+                per_path.append(self.rollout(policy, demand, warmup=warmup, generator=gen,
+                                             lead_times=lead_times).per_path())
         values = np.concatenate(per_path)
         return float(values.mean()), float(values.std(ddof=1) / np.sqrt(max(values.size, 1)))
