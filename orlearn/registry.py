@@ -90,6 +90,11 @@ SUITES: dict[str, SuiteSpec] = {
             "inventory (HDPO): serial 4 stages and transshipment 3 stores",
         ),
         SuiteSpec(
+            "inventory-networks-large",
+            "orlearn.problems.inventory.bench:large_network_suite",
+            "inventory (HDPO): transshipment 5/10 stores, two warehouses x 10 stores",
+        ),
+        SuiteSpec(
             "inventory-warehouse",
             "orlearn.problems.inventory.bench:warehouse_suite",
             "inventory (HDPO): GNN vs MLP at 128/1,024/8,192 training paths, one warehouse",

@@ -155,6 +155,16 @@ def backlog_suite(seed: int = 0) -> Suite:
     return Suite("inventory-backlog", tasks, "HDPO: one store, backlog, 6 lead times")
 
 
+#: The GNN costs about 10-20x more per simulated path-period than the MLP on these small
+#: networks (benchmarks/inventory_speed.py), so its rows in the network suites train on a
+#: quarter of the paths for half the epochs (1,600 -> 400 steps of 1,024 paths).
+GNN_NETWORK_BUDGET: dict[str, Any] = {"train_paths": 4096, "batch_paths": 1024, "epochs": 100}
+
+
+def _network_options(method: str, base: dict[str, Any]) -> dict[str, Any]:
+    return {**base, **(GNN_NETWORK_BUDGET if method == "gnn" else {})}
+
+
 def network_suite(seed: int = 0) -> Suite:
     """Serial 4 stages (echelon optimum 10.72) and transshipment with 3 stores (lower bound
     5.754): heuristics, MLP and GNN, all trained by HDPO."""
@@ -164,38 +174,74 @@ def network_suite(seed: int = 0) -> Suite:
     transshipment_bound = REFERENCE_COSTS["transshipment_3_stores"].value
     tasks = [
         _task({"setting": "serial", "lead": 4}, method, serial_optimum, "optimal",
-              {**_backlog_options(method), **SERIAL_HORIZON}, seed, "serial_L4")
+              _network_options(method, {**_backlog_options(method), **SERIAL_HORIZON}), seed,
+              "serial_L4")
         for method in ("echelon_stock", "mlp", "gnn")  # the serial store backlogs
     ]
     tasks += [
         _task({"setting": "transshipment", "n_stores": 3}, method, transshipment_bound,
-              "bound", _paper_options(method), seed, "transshipment_3s")
+              "bound", _network_options(method, _paper_options(method)), seed,
+              "transshipment_3s")
         for method in ("echelon_stock", "mlp", "gnn")
     ]
     return Suite("inventory-networks", tasks, "HDPO: serial system and transshipment")
 
 
+def large_network_suite(seed: int = 0) -> Suite:
+    """Transshipment with 5 and 10 stores (against the balance lower bound) and two
+    warehouses serving 10 stores with multi-sourcing (HDPO's adjacency; no known optimum:
+    methods are compared with each other)."""
+    from orlearn.problems.inventory.references import hdpo_store_params, newsvendor_lower_bound
+
+    tasks = []
+    for n_stores in (5, 10):
+        params = hdpo_store_params(n_stores)
+        bound = newsvendor_lower_bound(params["mean"], params["std"], 0.5, 1.0, 4.0, 2)
+        tasks += [
+            _task({"setting": "transshipment", "n_stores": n_stores}, method, bound, "bound",
+                  _network_options(method, _paper_options(method)), seed,
+                  f"transshipment_{n_stores}s")
+            for method in ("echelon_stock", "mlp", "gnn")
+        ]
+    tasks += [
+        _task({"setting": "many_warehouses"}, method, None, "none",
+              _network_options(method, _paper_options(method)), seed, "many_warehouses_2w_10s")
+        for method in ("base_stock", "mlp_softmax", "gnn")
+    ]
+    return Suite("inventory-networks-large", tasks,
+                 "HDPO: transshipment 5/10 stores, two warehouses with multi-sourcing")
+
+
 def paper_suite(seed: int = 0) -> Suite:
-    """All the paper's tables: lost sales, backlog, serial, transshipment and the warehouse
-    data-efficiency sweep (days on 2 CPU cores: the sweep is a GPU job)."""
+    """All the paper's tables: lost sales, backlog, serial, transshipment (3, 5, 10 stores),
+    two warehouses, and the warehouse data-efficiency sweep (days on 2 CPU cores: a GPU
+    job)."""
     tasks = [*lost_sales_suite(seed).tasks, *backlog_suite(seed).tasks,
-             *network_suite(seed).tasks, *warehouse_suite(seed).tasks]
+             *network_suite(seed).tasks, *large_network_suite(seed).tasks,
+             *warehouse_suite(seed).tasks]
     return Suite("inventory-paper", tasks, "HDPO paper: one store, serial, transshipment, "
-                 "warehouse data efficiency")
+                 "warehouses, data efficiency")
 
 
 WAREHOUSE_METHODS = ("mlp", "mlp_softmax", "gnn")
 
 
-def _warehouse_tasks(stores: tuple[int, ...], paths_list: tuple[int, ...], epochs: int,
-                     patience: int, seed: int, test: dict[str, int]) -> list[Task]:
+def _warehouse_tasks(stores: tuple[int, ...], paths_list: tuple[int, ...], steps: int,
+                     batch: int, patience: int | None, seed: int, dev: dict[str, int],
+                     test: dict[str, int]) -> list[Task]:
+    """GNN vs MLP tasks; every run takes ``steps`` Adam steps of ``min(paths, batch)`` paths,
+    with a dev evaluation every 20 steps (an epoch is ``20 / steps per pass`` passes)."""
     tasks: list[Task] = []
     for n_stores in stores:
         for paths in paths_list:
+            batch_paths = min(paths, batch)
+            per_pass = -(-paths // batch_paths)
+            passes = max(1, 20 // per_pass)
             for method in WAREHOUSE_METHODS:
-                options: dict[str, Any] = {"epochs": epochs, "train_paths": paths,
-                                           "batch_paths": min(paths, 1024),
-                                           "patience": patience, **test}
+                options: dict[str, Any] = {
+                    "epochs": max(1, steps // (passes * per_pass)), "passes_per_epoch": passes,
+                    "train_paths": paths, "batch_paths": batch_paths, "patience": patience,
+                    **dev, **test}
                 if method != "gnn":
                     options["hidden"] = [512, 512, 512]  # the paper's warehouse MLP
                 tasks.append(_task({"setting": "one_warehouse_lost", "n_stores": n_stores},
@@ -207,18 +253,23 @@ def _warehouse_tasks(stores: tuple[int, ...], paths_list: tuple[int, ...], epoch
 def warehouse_suite(seed: int = 0) -> Suite:
     """Data efficiency on one warehouse with lost sales: GNN vs MLP (proportional and softmax
     allocation) trained on 128 / 1,024 / 8,192 paths, 3, 10 and 50 stores (no known optimum:
-    compared between methods). Paper scale: a GPU job."""
-    tasks = _warehouse_tasks((3, 10, 50), (128, 1024, 8192), epochs=300, patience=40,
-                             seed=seed, test={})
+    compared between methods), 4,000 steps, the paper's dev and test horizons. A GPU job."""
+    tasks = _warehouse_tasks((3, 10, 50), (128, 1024, 8192), steps=4000, batch=1024,
+                             patience=20, seed=seed,
+                             dev={"dev_paths": 4096, "dev_periods": 100, "dev_warmup": 60},
+                             test={})
     return Suite("inventory-warehouse", tasks, "GNN vs MLP data efficiency, one warehouse")
 
 
 def warehouse_small_suite(seed: int = 0) -> Suite:
-    """The data-efficiency sweep cut to fit 2 CPU cores (about half an hour): 3 and 10
-    stores, 128 and 1,024 training paths, 100 epochs, tested on 2,048 x 3,000 periods."""
-    test = {"test_paths": 2048, "test_periods": 3000, "test_warmup": 1000}
-    tasks = _warehouse_tasks((3, 10), (128, 1024), epochs=100, patience=30, seed=seed,
-                             test=test)
+    """The data-efficiency sweep cut to fit 2 CPU cores (about 3 hours, most of it the
+    50-store GNN): 10 and 50 stores, 128 and 1,024 training paths, 500 Adam steps of up to
+    256 paths, dev 1,024 paths x 100 periods (60 warm-up), test 1,024 paths x 3,000 periods
+    (1,000 warm-up)."""
+    tasks = _warehouse_tasks(
+        (10, 50), (128, 1024), steps=500, batch=256, patience=None, seed=seed,
+        dev={"dev_paths": 1024, "dev_periods": 100, "dev_warmup": 60},
+        test={"test_paths": 1024, "test_periods": 3000, "test_warmup": 1000})
     return Suite("inventory-warehouse-small", tasks,
                  "GNN vs MLP data efficiency, one warehouse, CPU-sized")
 

@@ -99,7 +99,8 @@ def test_paper_suites_cover_every_case() -> None:
     assert {t.options["train_paths"] for t in warehouse.tasks} == {128, 1024, 8192}
     assert {t.method for t in warehouse.tasks} == {"mlp", "mlp_softmax", "gnn"}
     paper = get_suite("inventory-paper")
-    assert len(paper) == 32 + 18 + 6 + 27
+    assert len(get_suite("inventory-networks-large")) == 9
+    assert len(paper) == 32 + 18 + 6 + 9 + 27
     small = get_suite("inventory-warehouse-small")
     assert len(small) == 2 * 2 * 3 and all(t.reference is None for t in small.tasks)
 
@@ -211,3 +212,25 @@ def test_large_orders_keep_a_gradient() -> None:
                        generator=torch.Generator().manual_seed(0)).loss()
     loss.backward()
     assert policy.net.net[-1].bias.grad.item() > 0  # lowering the orders lowers the cost
+
+
+def test_micro_batches_give_the_whole_batch_gradient_and_passes_count_steps() -> None:
+    net = get_setting("one_warehouse_lost", n_stores=3)
+    results = []
+    for micro in (None, 32, 128):
+        torch.manual_seed(0)
+        config = HDPOConfig(epochs=1, passes_per_epoch=2, train_paths=256, batch_paths=128,
+                            micro_batch_paths=micro, dev_paths=64, dev_periods=40,
+                            patience=None, seed=0, lr=1e-3)
+        results.append(train(net, make_policy("mlp", net, hidden=(16,)), config,
+                             progress=False))
+    reference = results[0].policy.state_dict()
+    for other in results[1:]:
+        assert other.history[0]["train_loss"] == pytest.approx(
+            results[0].history[0]["train_loss"], rel=1e-5)
+        for key, value in other.policy.state_dict().items():
+            assert torch.allclose(value, reference[key], atol=1e-5), key
+    with pytest.raises(ConfigError, match="micro_batch_paths"):
+        HDPOConfig(micro_batch_paths=0).validate()
+    with pytest.raises(ConfigError, match="passes_per_epoch"):
+        HDPOConfig(passes_per_epoch=0).validate()
