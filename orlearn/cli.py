@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from orlearn.errors import OrlearnError
+from orlearn.errors import ConfigError, OrlearnError
 
 app = typer.Typer(
     name="orlearn",
@@ -131,6 +131,10 @@ def bench(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     folder: Annotated[Path | None, typer.Option(
         help="Data folder of a file suite (routing-tsplib, routing-cvrplib).")] = None,
+    only: Annotated[str | None, typer.Option(
+        help="Run only the tasks whose method or instance is in this comma-separated list "
+             "(e.g. 'mlp,gnn'); the report still covers every stored result of the suite.")
+    ] = None,
 ) -> None:
     """Run a benchmark suite, resuming from stored results, and print its table."""
     from orlearn.bench import get_suite, list_suites, print_summary, run_suite, write_reports
@@ -146,8 +150,20 @@ def bench(
     if fresh and store_path.exists():
         store_path.unlink()
     typer.echo(f"suite {built.name}: {len(built)} tasks, results in {out / built.name}")
-    summary = run_suite(built, out, executor=executor, workers=workers, retry_failed=retry_failed,
-                        ray_address=ray_address, progress=progress)
+    to_run = built
+    if only is not None:
+        from orlearn.bench.tasks import Suite
+
+        wanted = {name.strip() for name in only.split(",") if name.strip()}
+        chosen = [t for t in built.tasks if t.method in wanted or t.instance in wanted]
+        if not chosen:
+            methods = sorted({t.method for t in built.tasks})
+            raise ConfigError(f"--only {only!r} matches no task of suite {built.name!r}; its "
+                              f"methods are {', '.join(methods)}")
+        to_run = Suite(built.name, chosen, built.description)
+        typer.echo(f"running {len(chosen)} of them (--only {only})")
+    summary = run_suite(to_run, out, executor=executor, workers=workers,
+                        retry_failed=retry_failed, ray_address=ray_address, progress=progress)
     tasks, table = write_reports(built, summary.out_dir)
     print_summary(table, f"{built.name} ({len(tasks)}/{len(built)} tasks, seed {seed})")
     from orlearn.bench.report import problem_reports

@@ -252,3 +252,25 @@ def test_cli_bench_selftest_prints_table(tmp_path: Path) -> None:
     assert "selftest" in result.stdout and "failed 1" in result.stdout
     rows = [json.loads(line) for line in (tmp_path / "selftest" / "results.jsonl").open()]
     assert len(rows) == 8
+
+
+def test_cli_bench_only_runs_the_chosen_tasks_then_the_rest(tmp_path: Path) -> None:
+    suite_file = tmp_path / "two.toml"
+    lines = ['[suite]\nname = "two"\n']
+    for k, method in enumerate(("a", "a", "b")):
+        lines.append(
+            f'[[tasks]]\nproblem = "selftest"\ninstance = "t{k}"\nmethod = "{method}"\n'
+            f'reference = 1.0\nreference_kind = "optimal"\n'
+            f'params = {{ value = 1.0, noise = 0.0 }}\n'
+        )
+    suite_file.write_text("\n".join(lines))
+    out = tmp_path / "results"
+    common = ("--out", str(out), "--executor", "serial", "--no-progress")
+    first = _orlearn("bench", str(suite_file), "--only", "b", *common)
+    assert first.returncode == 0, first.stderr
+    records = ResultStore(out / "two" / "results.jsonl").records()
+    assert [r["method"] for r in records] == ["b"]
+    rest = _orlearn("bench", str(suite_file), *common)
+    assert rest.returncode == 0 and "ran 2, reused 1" in rest.stdout
+    none = _orlearn("bench", str(suite_file), "--only", "zzz", *common)
+    assert none.returncode == 2 and "matches no task" in none.stderr

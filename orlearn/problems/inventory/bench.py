@@ -223,12 +223,20 @@ def paper_suite(seed: int = 0) -> Suite:
                  "warehouses, data efficiency")
 
 
+
 WAREHOUSE_METHODS = ("mlp", "mlp_softmax", "gnn")
+
+#: Adam step sizes of the warehouse sweep. The paper's 512 x 3 MLPs diverge at the networks'
+#: default 3e-3 (softmax allocation: test cost 33.9 on 10 stores, 128 paths); at 1e-3 they
+#: reach 5.66 (proportional) and 5.68 (softmax) there, against 5.79 at 3e-3
+#: (benchmarks/RESULTS.md). The GNN keeps 3e-3.
+WAREHOUSE_LR: dict[str, float] = {"mlp": 1e-3, "mlp_softmax": 1e-3, "gnn": 3e-3}
 
 
 def _warehouse_tasks(stores: tuple[int, ...], paths_list: tuple[int, ...], steps: int,
                      batch: int, patience: int | None, seed: int, dev: dict[str, int],
-                     test: dict[str, int]) -> list[Task]:
+                     test: dict[str, int],
+                     methods: tuple[str, ...] = WAREHOUSE_METHODS) -> list[Task]:
     """GNN vs MLP tasks; every run takes ``steps`` Adam steps of ``min(paths, batch)`` paths,
     with a dev evaluation every 20 steps (an epoch is ``20 / steps per pass`` passes)."""
     tasks: list[Task] = []
@@ -237,11 +245,11 @@ def _warehouse_tasks(stores: tuple[int, ...], paths_list: tuple[int, ...], steps
             batch_paths = min(paths, batch)
             per_pass = -(-paths // batch_paths)
             passes = max(1, 20 // per_pass)
-            for method in WAREHOUSE_METHODS:
+            for method in methods:
                 options: dict[str, Any] = {
                     "epochs": max(1, steps // (passes * per_pass)), "passes_per_epoch": passes,
                     "train_paths": paths, "batch_paths": batch_paths, "patience": patience,
-                    **dev, **test}
+                    "lr": WAREHOUSE_LR[method], **dev, **test}
                 if method != "gnn":
                     options["hidden"] = [512, 512, 512]  # the paper's warehouse MLP
                 tasks.append(_task({"setting": "one_warehouse_lost", "n_stores": n_stores},
@@ -262,14 +270,15 @@ def warehouse_suite(seed: int = 0) -> Suite:
 
 
 def warehouse_small_suite(seed: int = 0) -> Suite:
-    """The data-efficiency sweep cut to fit 2 CPU cores (about 3 hours, most of it the
-    50-store GNN): 10 and 50 stores, 128 and 1,024 training paths, 500 Adam steps of up to
-    256 paths, dev 1,024 paths x 100 periods (60 warm-up), test 1,024 paths x 3,000 periods
-    (1,000 warm-up)."""
+    """The data-efficiency sweep cut to fit 2 CPU cores (about 2.5 CPU hours, most of it the
+    50-store GNN): GNN vs MLP (proportional allocation), 10 and 50 stores, 128 and 1,024
+    training paths, 500 Adam steps of up to 256 paths, dev 1,024 paths x 100 periods (60
+    warm-up), test 1,024 paths x 3,000 periods (1,000 warm-up)."""
     tasks = _warehouse_tasks(
         (10, 50), (128, 1024), steps=500, batch=256, patience=None, seed=seed,
         dev={"dev_paths": 1024, "dev_periods": 100, "dev_warmup": 60},
-        test={"test_paths": 1024, "test_periods": 3000, "test_warmup": 1000})
+        test={"test_paths": 1024, "test_periods": 3000, "test_warmup": 1000},
+        methods=("mlp", "gnn"))
     return Suite("inventory-warehouse-small", tasks,
                  "GNN vs MLP data efficiency, one warehouse, CPU-sized")
 

@@ -102,7 +102,9 @@ def test_paper_suites_cover_every_case() -> None:
     assert len(get_suite("inventory-networks-large")) == 9
     assert len(paper) == 32 + 18 + 6 + 9 + 27
     small = get_suite("inventory-warehouse-small")
-    assert len(small) == 2 * 2 * 3 and all(t.reference is None for t in small.tasks)
+    assert len(small) == 2 * 2 * 2 and all(t.reference is None for t in small.tasks)
+    assert {t.method for t in small.tasks} == {"mlp", "gnn"}
+    assert {t.options["lr"] for t in small.tasks if t.method == "mlp"} == {1e-3}
 
 
 def test_mlp_training_is_seeded_and_improves() -> None:
