@@ -58,7 +58,7 @@ def time_to_gap(device: torch.device, target: float = 0.01) -> None:
     optimum = LOST_SALES_OPTIMAL[(9, 1)]
     config = HDPOConfig(epochs=60, train_paths=16384, batch_paths=2048, dev_paths=8192,
                         dev_periods=200, dev_warmup=50, lr=0.01, patience=None, seed=0,
-                        device=str(device))
+                        device=str(device), stop_at=(1 + target) * optimum)
     result = train(net, make_policy("mlp", net), config, progress=False)
     elapsed = 0.0
     reached = None

@@ -683,6 +683,7 @@ def fit(
     mode: Mode = "min",
     patience: int | None = None,
     min_delta: float = 0.0,
+    stop_at: float | None = None,
     scheduler: Any = None,
     scheduler_step: Literal["epoch", "manual"] = "epoch",
     checkpoint_dir: str | os.PathLike[str] | None = None,
@@ -712,6 +713,8 @@ def fit(
         patience: stop after this many consecutive epochs without improvement (None: never
             stop early).
         min_delta: smallest improvement that counts, in the metric's units.
+        stop_at: stop as soon as the validation metric reaches this value (at or below it
+            with ``mode="min"``, at or above with ``"max"``), e.g. to time a run to a target.
         scheduler: an LR scheduler; ``ReduceLROnPlateau`` is stepped with the validation
             value, others with ``step()``, once per epoch after validation.
         scheduler_step: ``"epoch"`` (fit steps it) or ``"manual"`` (you step it inside
@@ -816,6 +819,8 @@ def fit(
                 else:
                     scheduler.step()
             stop = stopper.step(val)
+            reached = stop_at is not None and (val <= stop_at if mode == "min"
+                                               else val >= stop_at)
             record = {
                 "epoch": epoch,
                 "train_loss": train_loss,
@@ -824,7 +829,7 @@ def fit(
                 "seconds": time.perf_counter() - started,
             }
             history.records.append(record)
-            history.stopped_early = stop
+            history.stopped_early = stop or reached
             if stopper.last_improved:
                 history.best_epoch, history.best_value = epoch, val
                 if best_stem is not None:
@@ -866,6 +871,10 @@ def fit(
                 best=f"{stopper.best:.4g}" if stopper.best is not None else "-",
             )
             bar.update(1)
+            if reached:
+                logger.info("stop after epoch %d: validation %.6g reached stop_at %.6g",
+                            epoch, val, stop_at)
+                break
             if stop:
                 logger.info(
                     "early stop after epoch %d: no improvement for %d epochs (best "

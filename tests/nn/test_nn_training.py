@@ -300,6 +300,16 @@ def test_fit_early_stopping_stops_at_the_right_epoch() -> None:
     assert calls == [0, 1, 2] and history.best_epoch == 1
 
 
+def test_fit_stops_when_the_metric_reaches_stop_at() -> None:
+    history, calls = _scripted_fit([1.0, 0.8, 0.55, 0.4, 0.3], patience=None, stop_at=0.6)
+    assert calls == [0, 1, 2] and history.stopped_early and history.best_value == 0.55
+    history, calls = _scripted_fit([0.1, 0.3, 0.5, 0.9], patience=None, mode="max",
+                                   stop_at=0.5)
+    assert calls == [0, 1, 2]
+    history, calls = _scripted_fit([1.0, 0.9, 0.8], patience=None, stop_at=0.1)
+    assert calls == [0, 1, 2] and not history.stopped_early  # never reached: all epochs
+
+
 def test_fit_restore_best_in_memory() -> None:
     history, _ = _scripted_fit([3.0, 1.0, 2.0, 2.5], patience=None, restore_best=True)
     assert not history.stopped_early and history.best_epoch == 1

@@ -56,6 +56,7 @@ class HDPOConfig:
         lr: Adam learning rate (None: 0.05 for base-stock-type levels, 3e-3 for networks).
         grad_clip: max gradient norm (None: no clipping).
         patience: early stopping on the dev cost, in epochs (None: never).
+        stop_at: stop once the dev cost is at or below this value (time-to-target runs).
         estimator: ``"pathwise"`` (HDPO) or ``"reinforce"``.
         schedule: ``"cosine"`` (step size decays to 1% over ``epochs``) or ``"constant"``.
         loss_after_warmup: count only the periods after ``warmup`` in the training loss
@@ -81,6 +82,7 @@ class HDPOConfig:
     lr: float | None = None
     grad_clip: float | None = 10.0
     patience: int | None = 30
+    stop_at: float | None = None
     estimator: str = "pathwise"
     schedule: str = "cosine"
     loss_after_warmup: bool = False
@@ -260,9 +262,9 @@ def train(network: InventoryNetwork, policy: nn.Module, config: HDPOConfig | Non
     start = time.perf_counter()
     history = fit(
         model, optimizer, train_epoch, validate, epochs=config.epochs, mode="min",
-        patience=config.patience, scheduler=scheduler, checkpoint_dir=checkpoint_dir,
-        resume=resume,
-        config=run_config, restore_best=True, progress=progress,
+        patience=config.patience, stop_at=config.stop_at, scheduler=scheduler,
+        checkpoint_dir=checkpoint_dir, resume=resume, config=run_config, restore_best=True,
+        progress=progress,
         desc=f"hdpo {network.name}", generators={"batch": batch_gen, "init": init_gen},
     )
     seconds = time.perf_counter() - start
