@@ -199,16 +199,21 @@ def _orlearn(*args: str, **kwargs) -> subprocess.CompletedProcess:
                           text=True, **kwargs)
 
 
-def test_cli_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
-    suite_file = tmp_path / "slow.toml"
-    lines = ['[suite]\nname = "slow"\n']
-    for k in range(8):
+def _selftest_suite_file(path: Path, methods: list[str], sleep: float = 0.0) -> Path:
+    """A TOML suite named after ``path``'s stem: one selftest task per entry of ``methods``."""
+    lines = [f'[suite]\nname = "{path.stem}"\n']
+    for k, method in enumerate(methods):
         lines.append(
-            f'[[tasks]]\nproblem = "selftest"\ninstance = "t{k}"\nmethod = "m"\n'
+            f'[[tasks]]\nproblem = "selftest"\ninstance = "t{k}"\nmethod = "{method}"\n'
             f'reference = 1.0\nreference_kind = "optimal"\n'
-            f'params = {{ value = 1.0, noise = 0.0, sleep = 0.4 }}\n'
+            f'params = {{ value = 1.0, noise = 0.0, sleep = {sleep} }}\n'
         )
-    suite_file.write_text("\n".join(lines))
+    path.write_text("\n".join(lines))
+    return path
+
+
+def test_cli_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
+    suite_file = _selftest_suite_file(tmp_path / "slow.toml", ["m"] * 8, sleep=0.4)
     out = tmp_path / "results"
     store = out / "slow" / "results.jsonl"
     proc = subprocess.Popen(
@@ -255,15 +260,7 @@ def test_cli_bench_selftest_prints_table(tmp_path: Path) -> None:
 
 
 def test_cli_bench_only_runs_the_chosen_tasks_then_the_rest(tmp_path: Path) -> None:
-    suite_file = tmp_path / "two.toml"
-    lines = ['[suite]\nname = "two"\n']
-    for k, method in enumerate(("a", "a", "b")):
-        lines.append(
-            f'[[tasks]]\nproblem = "selftest"\ninstance = "t{k}"\nmethod = "{method}"\n'
-            f'reference = 1.0\nreference_kind = "optimal"\n'
-            f'params = {{ value = 1.0, noise = 0.0 }}\n'
-        )
-    suite_file.write_text("\n".join(lines))
+    suite_file = _selftest_suite_file(tmp_path / "two.toml", ["a", "a", "b"])
     out = tmp_path / "results"
     common = ("--out", str(out), "--executor", "serial", "--no-progress")
     first = _orlearn("bench", str(suite_file), "--only", "b", *common)
