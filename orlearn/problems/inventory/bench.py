@@ -133,12 +133,12 @@ def _backlog_options(method: str) -> dict[str, Any]:
     return options
 
 
-#: Serial system: a 100-period training horizon (30 warm-up). With the paper's 50 periods the
-#: last 13 periods' orders at the top stage cannot reach the store before the horizon ends
-#: (lead times 2 + 4 + 3 + 4), so the loss rewards under-ordering there; the MLP's dev cost
-#: drifted up from epoch ~200 on (best test gap 1.6% in 600 epochs), while 100 periods gave
-#: 0.55% in 300 epochs (benchmarks/RESULTS.md).
-SERIAL_HORIZON: dict[str, Any] = {"periods": 100, "warmup": 30}
+#: Serial system: a 100-period training horizon (30 warm-up) and 300 epochs. With the paper's
+#: 50 periods the last 13 periods' orders at the top stage cannot reach the store before the
+#: horizon ends (lead times 2 + 4 + 3 + 4), so the loss rewards under-ordering there; the
+#: MLP's dev cost drifted up from epoch ~200 on (best test gap 1.6% in 600 epochs), while 100
+#: periods gave 0.55% in 300 epochs (benchmarks/RESULTS.md).
+SERIAL_OPTIONS: dict[str, Any] = {"periods": 100, "warmup": 30, "epochs": 300}
 
 
 def backlog_suite(seed: int = 0) -> Suite:
@@ -174,7 +174,7 @@ def network_suite(seed: int = 0) -> Suite:
     transshipment_bound = REFERENCE_COSTS["transshipment_3_stores"].value
     tasks = [
         _task({"setting": "serial", "lead": 4}, method, serial_optimum, "optimal",
-              _network_options(method, {**_backlog_options(method), **SERIAL_HORIZON}), seed,
+              _network_options(method, {**_backlog_options(method), **SERIAL_OPTIONS}), seed,
               "serial_L4")
         for method in ("echelon_stock", "mlp", "gnn")  # the serial store backlogs
     ]
