@@ -132,8 +132,9 @@ def bench(
     folder: Annotated[Path | None, typer.Option(
         help="Data folder of a file suite (routing-tsplib, routing-cvrplib).")] = None,
     only: Annotated[str | None, typer.Option(
-        help="Run only the tasks whose method or instance is in this comma-separated list "
-             "(e.g. 'mlp,gnn'); the report still covers every stored result of the suite.")
+        help="Run only some tasks: a comma-separated list of methods and/or instances "
+             "(e.g. 'mlp,gnn' or 'mlp,inst_a,inst_b': those methods on those instances); the "
+             "report still covers every stored result of the suite.")
     ] = None,
 ) -> None:
     """Run a benchmark suite, resuming from stored results, and print its table."""
@@ -155,11 +156,16 @@ def bench(
         from orlearn.bench.tasks import Suite
 
         wanted = {name.strip() for name in only.split(",") if name.strip()}
-        chosen = [t for t in built.tasks if t.method in wanted or t.instance in wanted]
+        methods_wanted = wanted & {t.method for t in built.tasks}
+        instances_wanted = wanted & {t.instance for t in built.tasks}
+        chosen = [t for t in built.tasks if wanted and wanted <= methods_wanted | instances_wanted
+                  and (not methods_wanted or t.method in methods_wanted)
+                  and (not instances_wanted or t.instance in instances_wanted)]
         if not chosen:
             methods = sorted({t.method for t in built.tasks})
-            raise ConfigError(f"--only {only!r} matches no task of suite {built.name!r}; its "
-                              f"methods are {', '.join(methods)}")
+            raise ConfigError(f"--only {only!r} matches no task of suite {built.name!r} (each "
+                              f"name must be one of its methods or instances); its methods "
+                              f"are {', '.join(methods)}")
         to_run = Suite(built.name, chosen, built.description)
         typer.echo(f"running {len(chosen)} of them (--only {only})")
     summary = run_suite(to_run, out, executor=executor, workers=workers,

@@ -267,7 +267,12 @@ def test_cli_bench_only_runs_the_chosen_tasks_then_the_rest(tmp_path: Path) -> N
     assert first.returncode == 0, first.stderr
     records = ResultStore(out / "two" / "results.jsonl").records()
     assert [r["method"] for r in records] == ["b"]
+    both = _orlearn("bench", str(suite_file), "--only", "a,t1", *common)  # method a on t1
+    assert both.returncode == 0, both.stderr
+    records = ResultStore(out / "two" / "results.jsonl").records()
+    assert [(r["instance"], r["method"]) for r in records] == [("t2", "b"), ("t1", "a")]
     rest = _orlearn("bench", str(suite_file), *common)
-    assert rest.returncode == 0 and "ran 2, reused 1" in rest.stdout
-    none = _orlearn("bench", str(suite_file), "--only", "zzz", *common)
-    assert none.returncode == 2 and "matches no task" in none.stderr
+    assert rest.returncode == 0 and "ran 1, reused 2" in rest.stdout
+    for bad in ("zzz", "a,zzz", "b,t0"):  # unknown name; known method on no such instance
+        none = _orlearn("bench", str(suite_file), "--only", bad, *common)
+        assert none.returncode == 2 and "matches no task" in none.stderr
