@@ -223,7 +223,6 @@ def paper_suite(seed: int = 0) -> Suite:
                  "warehouses, data efficiency")
 
 
-
 WAREHOUSE_METHODS = ("mlp", "mlp_softmax", "gnn")
 
 #: Adam step sizes of the warehouse sweep. The paper's 512 x 3 MLPs diverge at the networks'
