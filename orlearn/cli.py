@@ -158,7 +158,8 @@ def bench(
         wanted = {name.strip() for name in only.split(",") if name.strip()}
         methods_wanted = wanted & {t.method for t in built.tasks}
         instances_wanted = wanted & {t.instance for t in built.tasks}
-        chosen = [t for t in built.tasks if wanted and wanted <= methods_wanted | instances_wanted
+        all_known = bool(wanted) and wanted <= methods_wanted | instances_wanted
+        chosen = [t for t in built.tasks if all_known
                   and (not methods_wanted or t.method in methods_wanted)
                   and (not instances_wanted or t.instance in instances_wanted)]
         if not chosen:

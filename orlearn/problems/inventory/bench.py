@@ -165,6 +165,16 @@ def _network_options(method: str, base: dict[str, Any]) -> dict[str, Any]:
     return {**base, **(GNN_NETWORK_BUDGET if method == "gnn" else {})}
 
 
+def _transshipment_tasks(n_stores: int, bound: float, seed: int) -> list[Task]:
+    """Echelon-stock, MLP and GNN on transshipment with ``n_stores``, against ``bound``."""
+    return [
+        _task({"setting": "transshipment", "n_stores": n_stores}, method, bound, "bound",
+              _network_options(method, _paper_options(method)), seed,
+              f"transshipment_{n_stores}s")
+        for method in ("echelon_stock", "mlp", "gnn")
+    ]
+
+
 def network_suite(seed: int = 0) -> Suite:
     """Serial 4 stages (echelon optimum 10.72) and transshipment with 3 stores (lower bound
     5.754): heuristics, MLP and GNN, all trained by HDPO."""
@@ -178,12 +188,7 @@ def network_suite(seed: int = 0) -> Suite:
               "serial_L4")
         for method in ("echelon_stock", "mlp", "gnn")  # the serial store backlogs
     ]
-    tasks += [
-        _task({"setting": "transshipment", "n_stores": 3}, method, transshipment_bound,
-              "bound", _network_options(method, _paper_options(method)), seed,
-              "transshipment_3s")
-        for method in ("echelon_stock", "mlp", "gnn")
-    ]
+    tasks += _transshipment_tasks(3, transshipment_bound, seed)
     return Suite("inventory-networks", tasks, "HDPO: serial system and transshipment")
 
 
@@ -197,12 +202,7 @@ def large_network_suite(seed: int = 0) -> Suite:
     for n_stores in (5, 10):
         params = hdpo_store_params(n_stores)
         bound = newsvendor_lower_bound(params["mean"], params["std"], 0.5, 1.0, 4.0, 2)
-        tasks += [
-            _task({"setting": "transshipment", "n_stores": n_stores}, method, bound, "bound",
-                  _network_options(method, _paper_options(method)), seed,
-                  f"transshipment_{n_stores}s")
-            for method in ("echelon_stock", "mlp", "gnn")
-        ]
+        tasks += _transshipment_tasks(n_stores, bound, seed)
     tasks += [
         _task({"setting": "many_warehouses"}, method, None, "none",
               _network_options(method, _paper_options(method)), seed, "many_warehouses_2w_10s")
