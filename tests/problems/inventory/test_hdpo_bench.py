@@ -102,7 +102,11 @@ def test_paper_suites_cover_every_case() -> None:
     assert len(get_suite("inventory-networks-large")) == 9
     assert len(paper) == 32 + 18 + 6 + 9 + 27
     small = get_suite("inventory-warehouse-small")
-    assert len(small) == 2 * 2 * 2 and all(t.reference is None for t in small.tasks)
+    assert len(small) == 2 * 2 * 2 + 2 and all(t.reference is None for t in small.tasks)
+    assert {(t.params["n_stores"], t.options["train_paths"]) for t in small.tasks} == {
+        (10, 128), (10, 1024), (10, 8192), (50, 128), (50, 1024)}
+    eight = [t for t in small.tasks if t.options["train_paths"] == 8192]
+    assert all(t.options["epochs"] * t.options["passes_per_epoch"] * 32 <= 500 for t in eight)
     assert {t.method for t in small.tasks} == {"mlp", "gnn"}
     assert {t.options["lr"] for t in small.tasks if t.method == "mlp"} == {1e-3}
 
