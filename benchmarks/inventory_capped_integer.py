@@ -16,7 +16,7 @@ import math
 import torch
 
 from orlearn.nn.training import seed_everything
-from orlearn.problems.inventory.bench import PAPER_OPTIONS
+from orlearn.problems.inventory.bench import _paper_options
 from orlearn.problems.inventory.hdpo import HDPOConfig, evaluate, train
 from orlearn.problems.inventory.policies import CappedBaseStockPolicy, make_policy
 from orlearn.problems.inventory.settings import get_setting
@@ -31,9 +31,8 @@ def main() -> None:
     torch.set_num_threads(1)
     net = get_setting("one_store_lost", p=args.p, lead=args.lead)
     seed_everything(0)
-    options = {k: v for k, v in PAPER_OPTIONS.items() if k != "lr_net"}
-    result = train(net, make_policy("capped_base_stock", net), HDPOConfig(seed=0, **options),
-                   progress=False)
+    result = train(net, make_policy("capped_base_stock", net),
+                   HDPOConfig(seed=0, **_paper_options("capped_base_stock")), progress=False)
     level, cap = float(result.policy.levels.detach()[0]), float(result.policy.caps.detach()[0])
     print(f"trained level {level:.3f}, cap {cap:.3f}")
     for integer in (False, True):
