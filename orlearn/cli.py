@@ -223,10 +223,29 @@ def _placeholder(name: str) -> Any:
     return command
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``orlearn`` script; returns the exit code."""
+def _cli_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
+    """(usage errors, exits, aborts) of click and of typer's own copy of click.
+
+    Typer >= 0.20 vendors click (``typer._click``): its usage errors are not
+    ``click.ClickException`` and its ``Exit`` / ``Abort`` are typer's own classes.
+    """
     import click
 
+    usage: list[type[BaseException]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+    except ImportError:  # typer before the vendored click
+        pass
+    else:
+        usage.append(VendoredClickException)
+    exits = tuple({click.exceptions.Exit, typer.Exit})
+    aborts = tuple({click.exceptions.Abort, typer.Abort})
+    return tuple(usage), exits, aborts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``orlearn`` script; returns the exit code."""
+    usage_errors, exits, aborts = _cli_exceptions()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if argv is not None:
         sys.argv = ["orlearn", *argv]
@@ -237,12 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     except OrlearnError as exc:
         typer.echo(f"orlearn: error: {exc}", err=True)
         return EXIT_USER_ERROR
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except exits as exc:
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    except usage_errors as exc:
+        exc.show()  # type: ignore[attr-defined]
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    except aborts:
         typer.echo("orlearn: aborted", err=True)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:

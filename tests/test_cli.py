@@ -55,6 +55,14 @@ def test_bad_input_gives_one_line_error(args: list[str], message: str) -> None:
     assert message in lines[0]
 
 
+@pytest.mark.parametrize(("args", "message"), [(["no-such-command"], "No such command"),
+                                                (["bench", "--no-such-option"], "No such option")])
+def test_usage_errors_print_usage_not_a_traceback(args: list[str], message: str) -> None:
+    result = orlearn(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
 def test_malformed_mps_is_refused_by_both_solvers(tmp_path: Path) -> None:
     bad = tmp_path / "bad.mps"
     bad.write_text("NAME broken\nROWS\n this is not mps\n")
