@@ -67,8 +67,13 @@ def _pick(folders: Sequence[str | os.PathLike[str]], n: int | None, seed: int) -
 
 
 def candidate_tensors(model: GCNN, batch: Any) -> tuple[Tensor, Tensor]:
-    """Candidate logits and scores padded to ``[batch, max candidates]`` (padding -inf)."""
-    logits = model.score(batch)[batch.candidates]
+    """Candidate logits and scores padded to ``[batch, max candidates]`` (padding -inf).
+
+    The logits come from :meth:`GCNN.candidate_logits` (the constraint -> variable convolution
+    on the candidates' edges only): the same values as ``score(batch)[batch.candidates]`` up to
+    float rounding, at about half the cost.
+    """
+    logits = model.candidate_logits(batch)
     sizes = batch.n_candidates.tolist()
     pad = torch.nn.utils.rnn.pad_sequence
     logit_rows = pad(list(torch.split(logits, sizes)), batch_first=True, padding_value=-torch.inf)
