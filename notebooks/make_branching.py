@@ -78,7 +78,7 @@ cells = [
     nbf.v4.new_markdown_cell(
         "## 4. Branching inside SCIP\n\nSCIP settings of the paper: cuts at the root only, "
         "no restarts, seeds set. The briefly trained model next to the shipped checkpoint "
-        "(`branching-setcover`: 1,500 samples of 500 x 1000 instances, see "
+        "(`branching-setcover`: 3,200 samples of 500 x 1000 instances, see "
         "`benchmarks/RESULTS.md`), SCIP's default and pure pseudocosts."
     ),
     nbf.v4.new_code_cell(
