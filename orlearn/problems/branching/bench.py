@@ -42,7 +42,7 @@ GASSE_FAMILIES = ("setcover", "cauctions", "facilities", "indset")
 MIX_FAMILIES = ("setcover", "cauctions", "facilities", "indset", "gisp")
 WORKDIR = Path("results/branching")
 #: checkpoint per family; families without their own use the mix
-SHIPPED = {"setcover": "branching-setcover"}
+SHIPPED = {"setcover": "branching-setcover", "facilities": "branching-facilities"}
 SHIPPED_MIX = "branching-mix"
 
 
