@@ -169,8 +169,9 @@ def _tasks(params: dict[str, Any], label: str, seeds: range, agent_options: dict
            pi_options: dict[str, Any], rolling_options: dict[str, Any]) -> list[Task]:
     from orlearn.bench import Task
 
+    # seed by seed, PPO then PDPPO: a run cut short leaves paired results
     tasks = [Task("lotsizing", label, method, options=agent_options, seed=seed, params=params)
-             for method in ("ppo", "pdppo") for seed in seeds]
+             for seed in seeds for method in ("ppo", "pdppo")]
     tasks.append(Task("lotsizing", label, "perfect_information", options=pi_options,
                       params=params))
     tasks.append(Task("lotsizing", label, "rolling_horizon", options=rolling_options,
