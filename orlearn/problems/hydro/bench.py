@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from orlearn.bench import Suite, TaskOutcome
 
 EVAL_SEED = 20_000
-METHODS = ("sddp", "ts-ddr", "ts-ldr", "myopic", "wait_and_see")
+METHODS = ("sddp", "ts-ddr", "ts-ddr-lstm", "ts-ldr", "myopic", "wait_and_see")
+#: The learned methods and the policy each trains.
+LEARNED = {"ts-ddr": {}, "ts-ddr-lstm": {"recurrent": True}, "ts-ldr": {"linear": True}}
 
 
 def make_system(params: dict[str, Any]) -> HydroSystem:
@@ -56,8 +58,8 @@ def _wait_and_see(system: HydroSystem, paths: np.ndarray) -> tuple[float, float]
 
 
 def run_task(task: Any) -> TaskOutcome:
-    """Train (SDDP / TS-DDR / TS-LDR) or build (myopic) a policy, simulate it on the shared
-    out-of-sample paths; ``wait_and_see`` reports the bound itself."""
+    """Train (SDDP / TS-DDR with an MLP or an LSTM / TS-LDR) or build (myopic) a policy,
+    simulate it on the shared out-of-sample paths; ``wait_and_see`` reports the bound itself."""
     from orlearn.bench import TaskOutcome
     from orlearn.problems.hydro.sddp import MyopicPolicy, SDDPConfig, simulate, train_sddp
     from orlearn.problems.hydro.tsddr import TSDDRConfig, train_tsddr
@@ -84,10 +86,10 @@ def run_task(task: Any) -> TaskOutcome:
                      stop_reason=result.stop_reason, cuts=result.policy.n_cuts,
                      train_stages=config.stages,
                      history=list(result.history))
-    elif method in ("ts-ddr", "ts-ldr"):
+    elif method in LEARNED:
         if "hidden" in options:
             options["hidden"] = tuple(options["hidden"])
-        config = TSDDRConfig(seed=task.seed, linear=method == "ts-ldr", **options)
+        config = TSDDRConfig(seed=task.seed, **LEARNED[method], **options)
         tresult = train_tsddr(system, config)
         policy = tresult.policy
         train_time = tresult.seconds
@@ -128,6 +130,7 @@ def quick_suite(seed: int = 0) -> Suite:
         "sddp": {**common, "stages": 18, "max_iterations": 60, "ub_every": 10,
                  "ub_paths": 50},
         "ts-ddr": learn,
+        "ts-ddr-lstm": learn,
         "ts-ldr": learn,
         "myopic": dict(common),
         "wait_and_see": dict(common),
@@ -140,8 +143,8 @@ def quick_suite(seed: int = 0) -> Suite:
 
 def bolivia_suite(seed: int = 0) -> Suite:
     """The Bolivian system (TS-DDR study): SDDP trained on 126 stages to its stopping rule,
-    TS-DDR / TS-LDR trained on 96, myopic, and the wait-and-see bound, on the same 100
-    out-of-sample paths of 96 stages."""
+    TS-DDR (MLP and LSTM) / TS-LDR trained on 96, myopic, and the wait-and-see bound, on the
+    same 100 out-of-sample paths of 96 stages."""
     from orlearn.bench import Suite
 
     common = {"score_stages": 96, "score_paths": 100}
@@ -151,6 +154,7 @@ def bolivia_suite(seed: int = 0) -> Suite:
         "sddp": {**common, "stages": 126, "max_iterations": 500, "ub_every": 10,
                  "ub_paths": 100, "stall_window": 20, "stall_tol": 1e-4},
         "ts-ddr": learn,
+        "ts-ddr-lstm": learn,
         "ts-ldr": learn,
         "myopic": dict(common),
         "wait_and_see": dict(common),
@@ -162,7 +166,8 @@ def bolivia_suite(seed: int = 0) -> Suite:
 def train_command(
     system: Annotated[str, typer.Option(help="bolivia, synthetic, a HydroPowerModels case "
                                              "folder, or a system JSON file.")] = "synthetic",
-    method: Annotated[str, typer.Option(help="ts-ddr, ts-ldr or sddp.")] = "ts-ddr",
+    method: Annotated[str, typer.Option(help="ts-ddr (MLP), ts-ddr-lstm, ts-ldr or "
+                                             "sddp.")] = "ts-ddr",
     iterations: Annotated[int, typer.Option(help="Training iterations (SDDP: at most).")] = 300,
     stages: Annotated[int, typer.Option(help="Training stages (SDDP: trains on this many, "
                                              "scored on --score-stages).")] = 96,
@@ -183,8 +188,9 @@ def train_command(
     from orlearn.problems.hydro.sddp import MyopicPolicy, SDDPConfig, simulate, train_sddp
     from orlearn.problems.hydro.tsddr import TSDDRConfig, train_tsddr
 
-    if method not in ("ts-ddr", "ts-ldr", "sddp"):
-        raise ConfigError(f"--method must be ts-ddr, ts-ldr or sddp, got {method!r}")
+    if method not in (*LEARNED, "sddp"):
+        raise ConfigError(f"--method must be ts-ddr, ts-ddr-lstm, ts-ldr or sddp, got "
+                          f"{method!r}")
     if score_paths < 1 or score_stages < 1:
         raise ConfigError("--score-paths and --score-stages must be >= 1")
     path = Path(system)
@@ -209,7 +215,7 @@ def train_command(
         config_dict: dict[str, Any] = asdict(sconfig)
     else:
         tconfig = TSDDRConfig(stages=stages, iterations=iterations, batch_paths=batch_paths,
-                              lr=lr, linear=method == "ts-ldr", seed=seed)
+                              lr=lr, seed=seed, **LEARNED[method])
         tresult = train_tsddr(hs, tconfig, progress=progress, checkpoint=out / "best")
         policy = tresult.policy
         seconds = tresult.seconds

@@ -14,6 +14,13 @@ out of reach within one stage, since a 138 hm3 reservoir moves at most 0.04 hm3 
 stage, and the penalty swamps the cost.)
 Each stage LP adds ``v_out + s+ - s- = target`` with penalty ``target_penalty (s+ + s-)``.
 
+Policies: an MLP (default), a linear rule (TS-LDR), or an LSTM (``recurrent=True``, the
+paper's sequence model): an LSTM cell reads the same per-stage features and carries its state
+from stage to stage, so the decision can depend on the whole history of volumes and inflows;
+the rollout loss is then back-propagated through time as well as through the LP duals. A
+recurrent policy must be rolled out stage by stage from stage 0 (as :func:`rollout_loss` and
+:func:`~.sddp.simulate` do); asking for another order is an error, never a silent reset.
+
 Loss: the mean over sampled inflow paths of the total LP objective of a rollout. Gradients
 (envelope theorem): d objective_t / d target_t is the dual of the target rows and
 d objective_t / d v_in_t the dual of the water-balance rows; the next start volume is the
@@ -58,28 +65,55 @@ class TargetPolicy(nn.Module):
         linear: a linear decision rule (TS-LDR: no squashing; clipped to [0, 1] with a
             straight-through derivative).
         mode: see :data:`MODES`.
+        recurrent: an LSTM cell of width ``hidden[0]`` over the stages, then an MLP head on
+            its output with the remaining widths ``hidden[1:]``; use :meth:`step`.
     """
 
     def __init__(self, n_plants: int, hidden: tuple[int, ...] = (64, 64), lags: int = 2,
-                 linear: bool = False, mode: str = "release") -> None:
+                 linear: bool = False, mode: str = "release", recurrent: bool = False) -> None:
         super().__init__()
         self.n_plants = n_plants
         self.lags = lags
         self.linear = linear
+        self.recurrent = recurrent
         if mode not in MODES:
             raise ConfigError(f"mode: choose one of {MODES}, got {mode!r}")
+        if recurrent and linear:
+            raise ConfigError("recurrent: a linear rule (TS-LDR) cannot be recurrent; choose "
+                              "one of linear=True or recurrent=True")
+        if recurrent and not hidden:
+            raise ConfigError("hidden: a recurrent policy needs at least one width (the LSTM "
+                              "state), e.g. hidden=(64, 64)")
         self.mode = mode
         in_dim = 3 + n_plants * (1 + lags)
-        self.net = MLP(in_dim, () if linear else hidden, n_plants, activation="relu")
+        self.rnn: nn.LSTMCell | None = None
+        if recurrent:
+            self.rnn = nn.LSTMCell(in_dim, hidden[0])
+            self.net = MLP(hidden[0], tuple(hidden[1:]), n_plants, activation="relu")
+        else:
+            self.net = MLP(in_dim, () if linear else hidden, n_plants, activation="relu")
         self.config = {"n_plants": n_plants, "hidden": list(hidden), "lags": lags,
-                       "linear": linear, "mode": mode}
+                       "linear": linear, "mode": mode, "recurrent": recurrent}
 
     def forward(self, features: Tensor) -> Tensor:
-        """The decision in [0, 1] per plant (TS-LDR: unsquashed, clipped straight-through)."""
+        """The decision in [0, 1] per plant (TS-LDR: unsquashed, clipped straight-through).
+        Feed-forward policies only; a recurrent one needs its state: :meth:`step`."""
+        if self.rnn is not None:
+            raise ConfigError("a recurrent TargetPolicy needs its state: call "
+                              "step(features, state) stage by stage")
         raw = self.net(features)
         if self.linear:
             return raw + (raw.clamp(0.0, 1.0) - raw).detach()
         return torch.sigmoid(raw)
+
+    def step(self, features: Tensor, state: tuple[Tensor, Tensor] | None = None
+             ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
+        """One stage: ``(decision [B, H], next state)``; ``state`` None starts a rollout (zero
+        LSTM state). A feed-forward policy ignores the state and returns None."""
+        if self.rnn is None:
+            return self(features), None
+        h, c = self.rnn(features.float(), state)
+        return torch.sigmoid(self.net(h)), (h, c)
 
 
 def cascade_order(system: HydroSystem) -> list[int]:
@@ -202,6 +236,7 @@ class TSDDRConfig:
     hidden: tuple[int, ...] = (64, 64)
     lags: int = 2
     linear: bool = False
+    recurrent: bool = False
     mode: str = "release"
     target_penalty: float | None = None
     eval_every: int = 25
@@ -216,6 +251,16 @@ class TSDDRConfig:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.mode not in MODES:
             raise ConfigError(f"mode: choose one of {MODES}, got {self.mode!r}")
+        if self.linear and self.recurrent:
+            raise ConfigError("linear and recurrent: choose one (TS-LDR is a linear rule, the "
+                              "recurrent policy an LSTM)")
+
+
+def policy_name(model: TargetPolicy) -> str:
+    """``ts-ldr``, ``ts-ddr-lstm`` or ``ts-ddr``."""
+    if model.linear:
+        return "ts-ldr"
+    return "ts-ddr-lstm" if model.recurrent else "ts-ddr"
 
 
 class TSDDRPolicy:
@@ -229,6 +274,10 @@ class TSDDRPolicy:
         self.name = name
         self.lp = StageLP(system, targets=True, target_penalty=target_penalty)
         self.features = _Features(system, horizon, model.lags)
+        # recurrent policies: the LSTM state after stage ``_next_stage - 1`` of a rollout
+        self._state: tuple[Tensor, Tensor] | None = None
+        self._next_stage = 0
+        self._batch = 0
 
     def targets(self, t: int, volume: np.ndarray, inflows: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -237,8 +286,21 @@ class TSDDRPolicy:
             return self.target(t, v, q)[0].double().numpy()
 
     def target(self, t: int, volume: Tensor, inflows: Tensor) -> Tensor:
-        """Targets [B, H] for start volumes [B, H] and inflow histories [B, >= t + 1, H]."""
-        u = self.model(self.features(t, volume, inflows))
+        """Targets [B, H] for start volumes [B, H] and inflow histories [B, >= t + 1, H].
+
+        A recurrent policy starts a new rollout at ``t = 0`` and must then be called for
+        ``t = 1, 2, ...`` in order with the same batch size."""
+        features = self.features(t, volume, inflows)
+        if self.model.recurrent:
+            if t != 0 and (t != self._next_stage or volume.shape[0] != self._batch):
+                raise ConfigError(
+                    f"stage {t}: a recurrent ({self.name}) policy is rolled out stage by stage "
+                    f"from stage 0 with one batch (next expected stage {self._next_stage}, "
+                    f"batch {self._batch}); start again at stage 0")
+            u, self._state = self.model.step(features, None if t == 0 else self._state)
+            self._next_stage, self._batch = t + 1, int(volume.shape[0])
+        else:
+            u = self.model(features)
         return self.features.targets(u, self.model.mode, volume, inflows[:, t])
 
     def solve_stage(self, t: int, volume: np.ndarray, inflows: np.ndarray) -> StageSolution:
@@ -274,7 +336,8 @@ def rollout_loss(policy: TSDDRPolicy, paths: np.ndarray) -> tuple[Tensor, float,
 
 def train_tsddr(system: HydroSystem, config: TSDDRConfig | None = None, *,
                 progress: bool = False, checkpoint: str | Path | None = None) -> TSDDRResult:
-    """Train a TS-DDR (or, with ``linear=True``, TS-LDR) policy by Adam on sampled paths.
+    """Train a TS-DDR (``recurrent=True``: an LSTM; ``linear=True``: TS-LDR) policy by Adam on
+    sampled paths.
 
     Every ``eval_every`` iterations the policy is scored on ``eval_paths`` fixed paths (seed
     ``seed + 1``, never trained on); the best-scoring weights are kept (and saved to
@@ -284,9 +347,9 @@ def train_tsddr(system: HydroSystem, config: TSDDRConfig | None = None, *,
     config.validate()
     seed_everything(config.seed)
     model = TargetPolicy(system.n_plants, tuple(config.hidden), config.lags, config.linear,
-                         config.mode)
-    name = "ts-ldr" if config.linear else "ts-ddr"
-    policy = TSDDRPolicy(system, model, config.stages, config.target_penalty, name=name)
+                         config.mode, config.recurrent)
+    policy = TSDDRPolicy(system, model, config.stages, config.target_penalty,
+                         name=policy_name(model))
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
     eval_paths = system.sample_inflows(config.eval_paths, config.stages, seed=config.seed + 1)
@@ -297,7 +360,7 @@ def train_tsddr(system: HydroSystem, config: TSDDRConfig | None = None, *,
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=config.iterations, desc=name)
+        bar = tqdm(total=config.iterations, desc=policy.name)
     for it in range(1, config.iterations + 1):
         paths = system.sample_inflows(config.batch_paths, config.stages,
                                       seed=int(rng.integers(2**31)))
@@ -353,5 +416,4 @@ def load_policy(system: HydroSystem, path: str | Path) -> TSDDRPolicy:
     load_checkpoint(path, model)
     training = config.get("training", {})
     return TSDDRPolicy(system, model, int(training.get("stages", 96)),
-                       training.get("target_penalty"),
-                       name="ts-ldr" if model.linear else "ts-ddr")
+                       training.get("target_penalty"), name=policy_name(model))

@@ -27,7 +27,7 @@ def suite():
 def test_quick_suite_has_every_method(suite) -> None:
     assert suite.name == "hydro-quick"
     assert sorted(t.method for t in suite.tasks) == sorted(bench.METHODS)
-    assert len(bench.METHODS) == 5
+    assert len(bench.METHODS) == 6
     for task in suite.tasks:
         assert task.problem == "hydro" and task.params["system"] == "synthetic"
         assert task.options["score_stages"] == 12 and task.options["score_paths"] == 50

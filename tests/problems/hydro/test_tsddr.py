@@ -34,7 +34,7 @@ def untrained(system: HydroSystem, config: TSDDRConfig) -> TSDDRPolicy:
     """The network train_tsddr starts from (same seed, same construction order)."""
     seed_everything(config.seed)
     model = TargetPolicy(system.n_plants, tuple(config.hidden), config.lags, config.linear,
-                         config.mode)
+                         config.mode, config.recurrent)
     return TSDDRPolicy(system, model, config.stages, config.target_penalty)
 
 
@@ -225,3 +225,74 @@ def test_release_targets_are_reachable_for_any_decision(synthetic: HydroSystem) 
     policy = TSDDRPolicy(empty, model, horizon=12)
     sim = simulate(empty, policy, empty.sample_inflows(4, 12, seed=0))
     assert np.all(sim.penalty < 1e-6 * sim.cost)
+
+
+# ---------------------------------------------------------------- the recurrent policy
+
+
+def test_lstm_policy_trains_and_improves(synthetic: HydroSystem) -> None:
+    config = TSDDRConfig(**SMALL, lr=3e-3, hidden=(16, 16), recurrent=True, seed=0)
+    start = validation_cost(untrained(synthetic, config), config)
+    result = train_tsddr(synthetic, config)
+    assert result.policy.name == "ts-ddr-lstm" and result.policy.model.rnn is not None
+    assert result.best_eval < 0.8 * start
+    evals = [h for h in result.history if "eval_cost" in h]
+    assert all(h["eval_penalty"] < 1e-6 for h in evals)
+    assert validation_cost(result.policy, config) == pytest.approx(result.best_eval, rel=1e-9)
+
+
+def test_lstm_decisions_depend_on_the_history(synthetic: HydroSystem) -> None:
+    seed_everything(0)
+    policy = TSDDRPolicy(synthetic, TargetPolicy(synthetic.n_plants, (8,), 1, recurrent=True),
+                         horizon=12)
+    paths = synthetic.sample_inflows(2, 4, seed=1)
+    volume = torch.as_tensor(np.tile(synthetic.initial_volume, (1, 1)), dtype=torch.float64)
+    with torch.no_grad():
+        outs = []
+        for path in paths:  # same stage-2 input (volume, current inflow), other histories
+            q = torch.as_tensor(path, dtype=torch.float64)[None].clone()
+            q[0, 2] = torch.as_tensor(paths[0, 2])
+            for t in range(3):
+                target = policy.target(t, volume, q)
+            outs.append(target.numpy())
+    assert not np.allclose(outs[0], outs[1])  # an MLP with 1 lag could not tell them apart
+    # out-of-order stages or a changed batch are refused, not silently reset
+    with pytest.raises(ConfigError, match="stage by stage"):
+        policy.target(1, volume, q)  # stage 2 was the last one
+    with pytest.raises(ConfigError, match="stage by stage"):
+        policy.target(3, volume.repeat(2, 1), q.repeat(2, 1, 1))
+    with pytest.raises(ConfigError, match="step"):
+        policy.model(torch.zeros(1, policy.model.rnn.input_size))
+    for bad in ({"linear": True}, {"hidden": ()}):
+        with pytest.raises(ConfigError):
+            TargetPolicy(3, recurrent=True, **bad)
+    with pytest.raises(ConfigError, match="linear and recurrent"):
+        train_tsddr(synthetic, TSDDRConfig(linear=True, recurrent=True))
+
+
+def test_lstm_rollout_gradient_matches_finite_differences(synthetic: HydroSystem) -> None:
+    # back-propagation through time and through the LP duals, checked on the head's biases
+    seed_everything(0)
+    policy = TSDDRPolicy(synthetic, TargetPolicy(synthetic.n_plants, (16,), 2, recurrent=True),
+                         3)
+    paths = synthetic.sample_inflows(2, 3, seed=3)
+    targets = rollout_targets(policy, paths)
+    assert np.all(targets > synthetic.min_volume + 0.1)
+    assert np.all(targets < synthetic.max_volume - 0.1)
+    grads = bias_gradients(policy, paths)
+    for auto, fd, kink in grads:
+        assert kink < 0.01 * abs(fd)
+        assert auto == pytest.approx(fd, rel=0.02)
+    assert all(abs(auto) > 10.0 for auto, _, _ in grads)
+
+
+def test_lstm_checkpoint_round_trip(synthetic: HydroSystem, tmp_path: Path) -> None:
+    config = TSDDRConfig(stages=12, iterations=2, batch_paths=2, eval_every=2, eval_paths=2,
+                         hidden=(8,), recurrent=True, seed=1)
+    policy = train_tsddr(synthetic, config).policy
+    save_policy(policy, tmp_path / "lstm", config, eval_cost=1.0)
+    loaded = load_policy(synthetic, tmp_path / "lstm")
+    assert loaded.name == "ts-ddr-lstm" and loaded.model.recurrent
+    paths = synthetic.sample_inflows(2, 12, seed=5)
+    np.testing.assert_allclose(simulate(synthetic, loaded, paths).cost,
+                               simulate(synthetic, policy, paths).cost, rtol=1e-12)
