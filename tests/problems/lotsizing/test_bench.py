@@ -28,6 +28,16 @@ def test_methods_share_scenarios_and_respect_the_bound() -> None:
         assert outcome.objective == pytest.approx(costs.mean())
     curve = agent.extra["curve"]
     assert curve[0][0] == 0 and curve[-1][0] == 400
+    # a baseline on the first scenarios only: the same scenarios, a prefix
+    first = run_task(Task("lotsizing", "tiny", "rolling_horizon",
+                          options={"lookahead": 2, "time_limit": 5.0, "first_scenarios": 2},
+                          params=PARAMS))
+    assert first.extra["scenarios"] == 2
+    np.testing.assert_allclose(first.extra["costs"], rolling.extra["costs"][:2])
+    for bad in (0, 4, 1.5, True):
+        with pytest.raises(ConfigError, match="first_scenarios"):
+            run_task(Task("lotsizing", "tiny", "rolling_horizon",
+                          options={"first_scenarios": bad}, params=PARAMS))
 
 
 def test_suites_and_unknown_method() -> None:
@@ -37,5 +47,7 @@ def test_suites_and_unknown_method() -> None:
     paper = get_suite("lotsizing-paper")
     assert len(paper) == 4 * (2 * 5 + 2)
     assert {t.params["scenarios"] for t in paper.tasks} == {100}
+    assert {t.options.get("first_scenarios") for t in paper.tasks
+            if t.method == "rolling_horizon"} == {10}
     with pytest.raises(ConfigError, match="unknown lot-sizing method"):
         run_task(Task("lotsizing", "tiny", "greedy", params=PARAMS))
