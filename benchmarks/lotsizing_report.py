@@ -63,7 +63,8 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
             ref = float(np.nanmean(reference[:k]))
             return f"{100 * (cost - ref) / ref:.1f} ({k})" if ref else "-"
 
-        for method in ("ppo", "pdppo", "rolling_horizon", "perfect_information"):
+        for method in ("ppo", "pdppo", "pdppo-paper", "rolling_horizon",
+                       "perfect_information"):
             runs = methods.get(method, [])
             if not runs:
                 continue
@@ -80,12 +81,14 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
             lines.append(f"| {instance} | {label} | {len(runs)} | {_mean_std(finals)} | "
                          f"{best_cell} | {last_cell} | {gap_pi} | {gap_roll} |")
         ppo = [r["objective"] for r in methods.get("ppo", [])]
-        pdppo = [r["objective"] for r in methods.get("pdppo", [])]
-        if len(ppo) > 1 and len(pdppo) > 1:
-            t, p_two = stats.ttest_ind(pdppo, ppo, equal_var=False)
-            p_less = p_two / 2 if t < 0 else 1 - p_two / 2
-            tests.append(f"| {instance} | {len(ppo)} / {len(pdppo)} | "
-                         f"{np.mean(pdppo) - np.mean(ppo):+.1f} | {t:.2f} | {p_less:.4f} |")
+        for variant in ("pdppo", "pdppo-paper"):
+            pdppo = [r["objective"] for r in methods.get(variant, [])]
+            if len(ppo) > 1 and len(pdppo) > 1:
+                t, p_two = stats.ttest_ind(pdppo, ppo, equal_var=False)
+                p_less = p_two / 2 if t < 0 else 1 - p_two / 2
+                tests.append(f"| {instance} | {variant} | {len(ppo)} / {len(pdppo)} | "
+                             f"{np.mean(pdppo) - np.mean(ppo):+.1f} | {t:.2f} | "
+                             f"{p_less:.4f} |")
         if png_dir is not None:
             _curves(instance, methods, png_dir)
     out = "\n".join(lines) + (
@@ -93,8 +96,8 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
         "first K of the held-out scenarios); held-out costs on all of a method's scenarios.")
     if tests:
         out += ("\n\nWelch's t-test, PDPPO vs PPO held-out cost (one-sided p: PDPPO costs "
-                "less)\n\n| instance | seeds PPO / PDPPO | mean difference | t | p |\n"
-                "|---|---|---|---|---|\n" + "\n".join(tests))
+                "less)\n\n| instance | variant | seeds PPO / PDPPO | mean difference | t | p |\n"
+                "|---|---|---|---|---|---|\n" + "\n".join(tests))
     return out
 
 
@@ -105,7 +108,7 @@ def _curves(instance: str, methods: dict[str, list[dict]], png_dir: Path) -> Non
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for method in ("ppo", "pdppo"):
+    for method in ("ppo", "pdppo", "pdppo-paper"):
         runs = methods.get(method, [])
         curves = [[(s, e) for s, _, e in r["extra"].get("curve", []) if e is not None]
                   for r in runs]

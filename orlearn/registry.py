@@ -117,6 +117,12 @@ SUITES: dict[str, SuiteSpec] = {
             "lot-sizing (PDPPO study): 4 configurations, 5 seeds, 1M steps, MILP baselines",
         ),
         SuiteSpec(
+            "lotsizing-short",
+            "orlearn.problems.lotsizing.bench:short_suite",
+            "lot-sizing (PDPPO study) cut to 2 cores: 300k steps per run, same seeds and "
+            "baselines",
+        ),
+        SuiteSpec(
             "hydro-quick",
             "orlearn.problems.hydro.bench:quick_suite",
             "hydro: synthetic 3-plant cascade; SDDP, TS-DDR, TS-LDR, myopic, wait-and-see",

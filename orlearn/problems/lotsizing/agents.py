@@ -28,10 +28,16 @@ Defaults are the paper's hyperparameters: clip 0.2, 40 epochs per update, an upd
 transitions (``rollout_steps`` counts transitions over all ``n_envs`` parallel copies), actor
 learning rate 5.5e-4, critics 1e-3, gamma 0.9, Adam, 1M steps. Unlike the public code, all
 layers are trained (the public code only optimises the actor's last linear layer). Chosen here,
-not taken from the paper: MLPs with two hidden layers of 64 and tanh, entropy bonus 0.01,
+not taken from the paper: MLPs with two hidden layers of 64 and tanh, entropy bonus 0.001,
 critic-loss weight 0.5, gradient-norm clip 0.5, advantage normalisation, the reward scale, one
 torch thread on CPU. The policy sees stock and setups only (not the period), as the env's
 observation.
+
+The entropy bonus multiplies the entropy *summed over machines* (10 machines: up to 30 nats),
+so its weight must be small: with 0.01 (the common PPO default, used here until 2026-12-02) the
+policy stayed close to uniform for 1M steps on 20x10 (sampled training episodes cost 19-20k
+against 21.5k untrained, greedy held-out cost 4.5-5.5k); with 0.001 PPO reaches 1,825 after
+200k steps, with 0 2,045 (20x10, seed 0, 100 held-out scenarios; benchmarks/RESULTS.md).
 
 >>> from orlearn.problems.lotsizing import configuration, simulate
 >>> from orlearn.problems.lotsizing.agents import AgentConfig, train_agent
@@ -121,7 +127,7 @@ class AgentConfig:
     lr_actor: float = 5.5e-4
     lr_critic: float = 1e-3
     value_coef: float = 0.5
-    entropy_coef: float = 0.01
+    entropy_coef: float = 0.001
     max_grad_norm: float | None = 0.5
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "tanh"

@@ -36,6 +36,10 @@ def train_command(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     eval_policy: Annotated[str, typer.Option(help="Policy scored for model selection: greedy "
                                                   "(argmax) or sample.")] = "greedy",
+    entropy_coef: Annotated[float, typer.Option(help="Weight of the entropy bonus (entropy "
+                                                     "summed over machines).")] = 0.001,
+    advantage: Annotated[str, typer.Option(help="PDPPO advantage: q_max or paper (see "
+                                                "agents.pdppo_targets).")] = "q_max",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train a PPO or PDPPO lot-sizing policy (the paper's hyperparameters), then score its
@@ -62,7 +66,8 @@ def train_command(
     system = (LotSizingSetting.load(setting_file) if setting_file is not None
               else configuration(setting, seed=setting_seed))
     config = AgentConfig(total_steps=steps, n_envs=n_envs, eval_every=eval_every,
-                         eval_policy=eval_policy)
+                         eval_policy=eval_policy, entropy_coef=entropy_coef,
+                         advantage=advantage)
     result = train_agent(system, agent, config, seed=seed, device=device, progress=progress,
                          checkpoint_dir=out)
     demand = system.sample_demand(test_scenarios, seed=seed + TEST_SEED_OFFSET)
@@ -88,6 +93,11 @@ def train_command(
 #: Demand seed of the held-out scenarios every method of a suite is scored on (the agents'
 #: training and model-selection demand use seeds below it, see ``agents``).
 SCENARIO_SEED = 20_000
+#: Agent methods of the suites: the agent and the options it implies. ``pdppo`` uses the
+#: default advantage (``q_max``), ``pdppo-paper`` the paper's formula (see
+#: :func:`~orlearn.problems.lotsizing.agents.pdppo_targets`).
+AGENT_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ppo": ("ppo", {}), "pdppo": ("pdppo", {}), "pdppo-paper": ("pdppo", {"advantage": "paper"})}
 AGENT_KEYS = ("total_steps", "n_envs", "rollout_steps", "epochs", "eval_every",
               "eval_scenarios", "eval_policy", "advantage", "entropy_coef", "hidden")
 
@@ -106,7 +116,8 @@ def _setting_of(params: dict[str, Any]) -> LotSizingSetting:
 def run_task(task: Task) -> TaskOutcome:
     """Score one method on the suite's held-out demand scenarios (mean total cost per episode).
 
-    ``ppo`` / ``pdppo``: train with the task's seed, then score the greedy policy;
+    ``ppo`` / ``pdppo`` / ``pdppo-paper``: train with the task's seed, then score the greedy
+    policy;
     ``perfect_information``: the MILP with each scenario's demand known (its mean dual bound is
     the task's reference, kind ``bound``); ``rolling_horizon``: the expected-demand MILP
     re-solved every period.
@@ -133,11 +144,13 @@ def run_task(task: Task) -> TaskOutcome:
     start = time.perf_counter()
     extra: dict[str, Any] = {"setting": setting.name, "scenarios": int(demand.shape[0])}
     reference = None
-    if task.method in ("ppo", "pdppo"):
+    if task.method in AGENT_METHODS:
         from orlearn.problems.lotsizing.agents import AgentConfig, _torch_threads, train_agent
 
-        config = AgentConfig(**{k: options[k] for k in AGENT_KEYS if k in options})
-        result = train_agent(setting, task.method, config, seed=task.seed, device="cpu",
+        agent, implied = AGENT_METHODS[task.method]
+        config = AgentConfig(**{**implied,
+                                **{k: options[k] for k in AGENT_KEYS if k in options}})
+        result = train_agent(setting, agent, config, seed=task.seed, device="cpu",
                              progress=False)
         with _torch_threads(config.threads, result.agent.device):
             costs = simulate(setting, result.agent.act, demand)
@@ -168,7 +181,7 @@ def run_task(task: Task) -> TaskOutcome:
         costs = simulate(setting, policy, demand)
     else:
         raise ConfigError(f"unknown lot-sizing method {task.method!r}; choose ppo, pdppo, "
-                          "perfect_information or rolling_horizon")
+                          "pdppo-paper, perfect_information or rolling_horizon")
     costs = np.asarray(costs, dtype=float)
     extra.update(costs=costs.tolist(), cost_std=float(np.nanstd(costs, ddof=1))
                  if costs.size > 1 else 0.0)
@@ -178,12 +191,13 @@ def run_task(task: Task) -> TaskOutcome:
 
 
 def _tasks(params: dict[str, Any], label: str, seeds: range, agent_options: dict[str, Any],
-           pi_options: dict[str, Any], rolling_options: dict[str, Any]) -> list[Task]:
+           pi_options: dict[str, Any], rolling_options: dict[str, Any],
+           agents: tuple[str, ...] = ("ppo", "pdppo")) -> list[Task]:
     from orlearn.bench import Task
 
     # seed by seed, PPO then PDPPO: a run cut short leaves paired results
     tasks = [Task("lotsizing", label, method, options=agent_options, seed=seed, params=params)
-             for seed in seeds for method in ("ppo", "pdppo")]
+             for seed in seeds for method in agents]
     tasks.append(Task("lotsizing", label, "perfect_information", options=pi_options,
                       params=params))
     tasks.append(Task("lotsizing", label, "rolling_horizon", options=rolling_options,
@@ -205,19 +219,35 @@ def quick_suite(seed: int = 0) -> Suite:
 
 
 def paper_suite(seed: int = 0) -> Suite:
-    """The PDPPO study: the four configurations, PPO and PDPPO over 5 seeds with the paper's
-    hyperparameters (1M steps, 10-12 min per run on one core) on the same 100 held-out
+    """The PDPPO study: the four configurations, PPO and PDPPO (both advantages: ``pdppo`` and
+    ``pdppo-paper``) over 5 seeds with the paper's
+    hyperparameters (1M steps, 10-14 min per run on one core) on the same 100 held-out
     scenarios; the perfect-information MILP (60 s per scenario) on the first 20 of them and the
     rolling-horizon MILP (about 2 s per decision) on the first 10, where the report compares
     every method on those scenarios (about 20 and 35 min per configuration on one core; all
     100 would take 1.7 h and 6 h)."""
+    return _study("lotsizing-paper", seed, 1_000_000, 60.0,
+                  "PDPPO vs PPO and MILP baselines, 4 configurations")
+
+
+def short_suite(seed: int = 0) -> Suite:
+    """``lotsizing-paper`` cut to 2 CPU cores: the same configurations, seeds, scenarios and
+    baselines, but 300k training steps per run (3-5 min on one core; with the entropy bonus of
+    0.001 the agents' evaluation cost flattens out by about 200k steps on 20x10) and a 20 s
+    perfect-information limit per scenario (its bound is the weak root bound either way)."""
+    return _study("lotsizing-short", seed, 300_000, 20.0,
+                  "PDPPO vs PPO and MILP baselines, 4 configurations, 300k steps")
+
+
+def _study(name: str, seed: int, steps: int, pi_limit: float, title: str) -> Suite:
     from orlearn.bench import Suite
     from orlearn.problems.lotsizing.settings import CONFIGURATIONS
 
     tasks: list[Task] = []
-    for name in CONFIGURATIONS:
-        tasks += _tasks({"config": name, "setting_seed": 0, "scenarios": 100}, name,
-                        range(seed, seed + 5), {"total_steps": 1_000_000},
-                        {"time_limit": 60.0, "first_scenarios": 20},
-                        {"lookahead": 5, "time_limit": 10.0, "first_scenarios": 10})
-    return Suite("lotsizing-paper", tasks, "PDPPO vs PPO and MILP baselines, 4 configurations")
+    for config in CONFIGURATIONS:
+        tasks += _tasks({"config": config, "setting_seed": 0, "scenarios": 100}, config,
+                        range(seed, seed + 5), {"total_steps": steps},
+                        {"time_limit": pi_limit, "first_scenarios": 20},
+                        {"lookahead": 5, "time_limit": 10.0, "first_scenarios": 10},
+                        tuple(AGENT_METHODS))
+    return Suite(name, tasks, title)

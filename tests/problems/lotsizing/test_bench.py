@@ -45,9 +45,21 @@ def test_suites_and_unknown_method() -> None:
     assert {t.method for t in quick.tasks} == {"ppo", "pdppo", "perfect_information",
                                                "rolling_horizon"}
     paper = get_suite("lotsizing-paper")
-    assert len(paper) == 4 * (2 * 5 + 2)
+    assert len(paper) == 4 * (3 * 5 + 2)
+    assert {t.method for t in paper.tasks} == {"ppo", "pdppo", "pdppo-paper",
+                                               "perfect_information", "rolling_horizon"}
     assert {t.params["scenarios"] for t in paper.tasks} == {100}
     assert {t.options.get("first_scenarios") for t in paper.tasks
             if t.method == "rolling_horizon"} == {10}
+    short = get_suite("lotsizing-short")
+    assert [(t.instance, t.method, t.seed) for t in short.tasks] == [
+        (t.instance, t.method, t.seed) for t in paper.tasks]
+    assert {t.options.get("total_steps") for t in short.tasks if t.method == "pdppo"} == {
+        300_000}
+    # pdppo-paper trains PDPPO with the paper's advantage formula
+    paper_agent = run_task(Task("lotsizing", "tiny", "pdppo-paper", seed=0,
+                                options={"total_steps": 200, "eval_every": 200,
+                                         "eval_scenarios": 2}, params=PARAMS))
+    assert np.array(paper_agent.extra["costs"]).shape == (3,)
     with pytest.raises(ConfigError, match="unknown lot-sizing method"):
         run_task(Task("lotsizing", "tiny", "greedy", params=PARAMS))
