@@ -61,7 +61,9 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
             k = min([len(reference), *(len(r["extra"]["costs"]) for r in runs)])
             cost = np.mean([np.mean(r["extra"]["costs"][:k]) for r in runs])
             ref = float(np.nanmean(reference[:k]))
-            return f"{100 * (cost - ref) / ref:.1f} ({k})" if ref else "-"
+            # costs are >= 0: a bound at or below 0 (a solve stopped before its root LP
+            # bound) says nothing, so no gap is printed against it
+            return f"{100 * (cost - ref) / ref:.1f} ({k})" if ref > 0 else "-"
 
         for method in ("ppo", "pdppo", "pdppo-paper", "rolling_horizon",
                        "perfect_information"):
