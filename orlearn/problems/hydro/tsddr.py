@@ -291,16 +291,15 @@ class TSDDRPolicy:
         A recurrent policy starts a new rollout at ``t = 0`` and must then be called for
         ``t = 1, 2, ...`` in order with the same batch size."""
         features = self.features(t, volume, inflows)
-        if self.model.recurrent:
-            if t != 0 and (t != self._next_stage or volume.shape[0] != self._batch):
-                raise ConfigError(
-                    f"stage {t}: a recurrent ({self.name}) policy is rolled out stage by stage "
-                    f"from stage 0 with one batch (next expected stage {self._next_stage}, "
-                    f"batch {self._batch}); start again at stage 0")
-            u, self._state = self.model.step(features, None if t == 0 else self._state)
-            self._next_stage, self._batch = t + 1, int(volume.shape[0])
-        else:
-            u = self.model(features)
+        if self.model.recurrent and t != 0 and (t != self._next_stage
+                                                or volume.shape[0] != self._batch):
+            raise ConfigError(
+                f"stage {t}: a recurrent ({self.name}) policy is rolled out stage by stage "
+                f"from stage 0 with one batch (next expected stage {self._next_stage}, "
+                f"batch {self._batch}); start again at stage 0")
+        # a feed-forward model ignores the state and returns None
+        u, self._state = self.model.step(features, None if t == 0 else self._state)
+        self._next_stage, self._batch = t + 1, int(volume.shape[0])
         return self.features.targets(u, self.model.mode, volume, inflows[:, t])
 
     def solve_stage(self, t: int, volume: np.ndarray, inflows: np.ndarray) -> StageSolution:

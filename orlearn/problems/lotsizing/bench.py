@@ -36,10 +36,12 @@ def train_command(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     eval_policy: Annotated[str, typer.Option(help="Policy scored for model selection: greedy "
                                                   "(argmax) or sample.")] = "greedy",
-    entropy_coef: Annotated[float, typer.Option(help="Weight of the entropy bonus (entropy "
-                                                     "summed over machines).")] = 0.001,
-    advantage: Annotated[str, typer.Option(help="PDPPO advantage: q_max or paper (see "
-                                                "agents.pdppo_targets).")] = "q_max",
+    entropy_coef: Annotated[float | None, typer.Option(
+        help="Weight of the entropy bonus (entropy summed over machines; default: "
+             "AgentConfig's).")] = None,
+    advantage: Annotated[str | None, typer.Option(
+        help="PDPPO advantage: q_max or paper (see agents.pdppo_targets; default: "
+             "AgentConfig's).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train a PPO or PDPPO lot-sizing policy (the paper's hyperparameters), then score its
@@ -65,9 +67,10 @@ def train_command(
         raise ConfigError(f"--test-scenarios must be >= 1, got {test_scenarios}")
     system = (LotSizingSetting.load(setting_file) if setting_file is not None
               else configuration(setting, seed=setting_seed))
+    chosen = {name: value for name, value in (("entropy_coef", entropy_coef),
+                                              ("advantage", advantage)) if value is not None}
     config = AgentConfig(total_steps=steps, n_envs=n_envs, eval_every=eval_every,
-                         eval_policy=eval_policy, entropy_coef=entropy_coef,
-                         advantage=advantage)
+                         eval_policy=eval_policy, **chosen)
     result = train_agent(system, agent, config, seed=seed, device=device, progress=progress,
                          checkpoint_dir=out)
     demand = system.sample_demand(test_scenarios, seed=seed + TEST_SEED_OFFSET)
@@ -220,12 +223,11 @@ def quick_suite(seed: int = 0) -> Suite:
 
 def paper_suite(seed: int = 0) -> Suite:
     """The PDPPO study: the four configurations, PPO and PDPPO (both advantages: ``pdppo`` and
-    ``pdppo-paper``) over 5 seeds with the paper's
-    hyperparameters (1M steps, 10-14 min per run on one core) on the same 100 held-out
-    scenarios; the perfect-information MILP (60 s per scenario) on the first 20 of them and the
-    rolling-horizon MILP (about 2 s per decision) on the first 10, where the report compares
-    every method on those scenarios (about 20 and 35 min per configuration on one core; all
-    100 would take 1.7 h and 6 h)."""
+    ``pdppo-paper``) over 5 seeds with the paper's hyperparameters (1M steps, 10-14 min per
+    run on one core) on the same 100 held-out scenarios; the perfect-information MILP (60 s
+    per scenario) on the first 20 of them and the rolling-horizon MILP (about 2 s per
+    decision) on the first 10, where the report compares every method on those scenarios
+    (about 20 and 35 min per configuration on one core; all 100 would take 1.7 h and 6 h)."""
     return _study("lotsizing-paper", seed, 1_000_000, 60.0,
                   "PDPPO vs PPO and MILP baselines, 4 configurations")
 
