@@ -280,8 +280,9 @@ class MILPPlan:
         actions: [T, M] item codes of the incumbent (0 = idle), to replay in the environment;
             None when the solver found no solution.
         objective: incumbent total cost (setup + lost sales + holding), or None.
-        bound: the solver's dual bound: a lower bound on the total cost of any policy on this
-            scenario (None if the solver gave none).
+        bound: the solver's dual bound, clamped at 0 (costs are never negative): a lower
+            bound on the total cost of any policy on this scenario (None if the solver gave
+            none).
         gap: relative gap (objective - bound) / objective, or None.
         termination: why the solver stopped.
         status: what kind of solution is held.
@@ -335,8 +336,15 @@ def perfect_information(setting: LotSizingSetting, demand: Any, solver: str = "h
     if result.has_solution:
         values = {key: float(var.value or 0.0) for key, var in model.u.items()}
         actions = _actions_from(values, model._pairs, setting.horizon, setting.n_machines)
-    return MILPPlan(actions=actions, objective=result.objective, bound=result.bound,
-                    gap=result.gap, termination=result.termination, status=result.status,
+    # Every cost term is >= 0 (the setting validates it), so 0 is a valid bound too. A solve
+    # stopped before its root LP can report a very negative dual bound (-36,616 was seen on
+    # 20x10); the clamp keeps such a bound from being reported as meaningful.
+    bound, gap = result.bound, result.gap
+    if bound is not None and bound < 0.0:
+        bound = 0.0
+        gap = 1.0 if result.objective else gap
+    return MILPPlan(actions=actions, objective=result.objective, bound=bound,
+                    gap=gap, termination=result.termination, status=result.status,
                     seconds=result.wall_time, build_seconds=build_seconds, solver=solver)
 
 

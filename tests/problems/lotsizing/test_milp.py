@@ -209,6 +209,16 @@ def test_bound_valid_when_stopped_by_time_limit() -> None:
         assert plan.bound <= cost * (1 + REL), name
 
 
+def test_bound_never_negative_when_stopped_before_root() -> None:
+    # costs are >= 0, so a solve cut off before its root LP reports 0, never a negative bound
+    s = generate(20, 10, seed=0)
+    demand = s.sample_demand(1, seed=1)[0]
+    plan = perfect_information(s, demand, time_limit=0.05)
+    assert plan.bound is not None and plan.bound >= 0.0
+    for name, cost in heuristic_costs(s, demand).items():
+        assert plan.bound <= cost * (1 + REL), name
+
+
 # ------------------------------------------------------------------------------ rolling horizon
 
 
