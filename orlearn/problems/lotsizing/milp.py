@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -339,12 +339,10 @@ def perfect_information(setting: LotSizingSetting, demand: Any, solver: str = "h
     # Every cost term is >= 0 (the setting validates it), so 0 is a valid bound too. A solve
     # stopped before its root LP can report a very negative dual bound (-36,616 was seen on
     # 20x10); the clamp keeps such a bound from being reported as meaningful.
-    bound, gap = result.bound, result.gap
-    if bound is not None and bound < 0.0:
-        bound = 0.0
-        gap = 1.0 if result.objective else gap
-    return MILPPlan(actions=actions, objective=result.objective, bound=bound,
-                    gap=gap, termination=result.termination, status=result.status,
+    if result.bound is not None and result.bound < 0.0:
+        result = replace(result, bound=0.0)
+    return MILPPlan(actions=actions, objective=result.objective, bound=result.bound,
+                    gap=result.gap, termination=result.termination, status=result.status,
                     seconds=result.wall_time, build_seconds=build_seconds, solver=solver)
 
 
