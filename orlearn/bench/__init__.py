@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from orlearn.bench.partial import PartialResults, task_partials
 from orlearn.bench.report import print_summary, summarize, task_table, write_reports
 from orlearn.bench.runner import EXECUTORS, RunSummary, TaskOutcome, execute_task, run_suite
 from orlearn.bench.store import ResultStore
@@ -84,6 +85,7 @@ def benchmark(
 
 __all__ = [
     "EXECUTORS",
+    "PartialResults",
     "ResultStore",
     "RunSummary",
     "Suite",
@@ -98,6 +100,7 @@ __all__ = [
     "print_summary",
     "run_suite",
     "summarize",
+    "task_partials",
     "task_table",
     "write_reports",
 ]

@@ -1,8 +1,10 @@
 """Run a suite's tasks locally (in-process or a process pool) or on Ray, storing as they finish.
 
 Each finished task is appended to ``<out>/<suite>/results.jsonl`` and flushed, so an interrupted
-run loses nothing and a re-run resumes with the tasks not yet done. A task that raises is stored
-as ``status="failed"`` with its error; the run goes on.
+run loses nothing and a re-run resumes with the tasks not yet done. A long task made of units
+(scenarios, instances) keeps its finished units in ``<out>/<suite>/partial/`` (see
+:mod:`orlearn.bench.partial`) and resumes from them. A task that raises is stored as
+``status="failed"`` with its error; the run goes on.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orlearn.bench.partial import partial_folder, partial_path
 from orlearn.bench.store import ResultStore
 from orlearn.bench.tasks import Suite, Task, gap
 from orlearn.errors import ConfigError
@@ -51,11 +54,14 @@ class TaskOutcome:
     reference_kind: str | None = None
 
 
-def execute_task(task_data: dict[str, Any], suite_name: str = "") -> dict[str, Any]:
+def execute_task(task_data: dict[str, Any], suite_name: str = "",
+                 partial_dir: str | None = None) -> dict[str, Any]:
     """Run one task (given as a dict) and return its result record. Never raises.
 
     This is the function that process-pool and Ray workers run; it resolves the problem's
-    runner through the registry in the worker's own interpreter.
+    runner through the registry in the worker's own interpreter. ``partial_dir``: the folder of
+    the task's partial results (:mod:`orlearn.bench.partial`; None: kept in memory only);
+    they are deleted once the task finishes ok.
     """
     from orlearn import __version__
     from orlearn.registry import problem_runner
@@ -72,7 +78,8 @@ def execute_task(task_data: dict[str, Any], suite_name: str = "") -> dict[str, A
     start = time.perf_counter()
     try:
         runner = problem_runner(task.problem)
-        outcome = runner(task)
+        with partial_folder(partial_dir):
+            outcome = runner(task)
         if isinstance(outcome, dict):
             outcome = TaskOutcome(**outcome)
         objective = None if outcome.objective is None else float(outcome.objective)
@@ -90,6 +97,8 @@ def execute_task(task_data: dict[str, Any], suite_name: str = "") -> dict[str, A
             extra=outcome.extra,
             error=None,
         )
+        if partial_dir is not None:
+            partial_path(partial_dir, task).unlink(missing_ok=True)
     except Exception as exc:  # recorded, the run goes on
         record.update(
             status="failed",
@@ -163,12 +172,13 @@ def run_suite(
         return summary
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
     payloads = [t.to_dict() for t in pending]
+    partial_dir = str(folder / "partial")
     if executor == "serial" or (executor == "process" and n_workers == 1):
-        stream = (execute_task(p, suite.name) for p in payloads)
+        stream = (execute_task(p, suite.name, partial_dir) for p in payloads)
     elif executor == "process":
-        stream = _process_stream(payloads, suite.name, n_workers)
+        stream = _process_stream(payloads, suite.name, n_workers, partial_dir)
     else:
-        stream = _ray_stream(payloads, suite.name, n_workers, ray_address)
+        stream = _ray_stream(payloads, suite.name, n_workers, ray_address, partial_dir)
 
     bar = _progress_bar(len(pending), suite.name, progress)
     try:
@@ -224,7 +234,7 @@ def _worker_init() -> None:
 
 
 def _process_stream(
-    payloads: list[dict[str, Any]], suite_name: str, workers: int
+    payloads: list[dict[str, Any]], suite_name: str, workers: int, partial_dir: str | None = None
 ) -> Iterator[dict[str, Any]]:
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
@@ -235,7 +245,8 @@ def _process_stream(
         while queue or futures:
             while queue and len(futures) < 2 * workers:
                 payload = queue.pop()
-                futures[pool.submit(execute_task, payload, suite_name)] = payload
+                future = pool.submit(execute_task, payload, suite_name, partial_dir)
+                futures[future] = payload
             finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
             for future in finished:
                 payload = futures.pop(future)
@@ -273,13 +284,15 @@ def ray_session(workers: int, address: str | None) -> bool:
 
 
 def _ray_stream(
-    payloads: list[dict[str, Any]], suite_name: str, workers: int, address: str | None
+    payloads: list[dict[str, Any]], suite_name: str, workers: int, address: str | None,
+    partial_dir: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     started_here = ray_session(workers, address)
     import ray
 
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_execute)
-    refs = {remote.remote(p, suite_name): p for p in payloads}
+    # partial results land on the worker's file system (the same one on a local cluster)
+    refs = {remote.remote(p, suite_name, partial_dir): p for p in payloads}
     try:
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
@@ -296,9 +309,10 @@ def _ray_stream(
             ray.shutdown()
 
 
-def _ray_execute(payload: dict[str, Any], suite_name: str) -> dict[str, Any]:
+def _ray_execute(payload: dict[str, Any], suite_name: str,
+                 partial_dir: str | None = None) -> dict[str, Any]:
     _worker_init()
-    return execute_task(payload, suite_name)
+    return execute_task(payload, suite_name, partial_dir)
 
 
 def _crashed_record(payload: dict[str, Any], suite_name: str, exc: BaseException) -> dict[str, Any]:

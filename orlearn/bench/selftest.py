@@ -2,8 +2,10 @@
 
 Each task's ``params`` say what it does: ``value`` (the reference), ``noise`` (relative noise
 of the objective, drawn from the task's seed), ``sleep`` (seconds to wait, to test interrupts)
-``fail`` (raise an error, to test failure recording) and ``bound`` (a reference computed at
-run time, replacing the task's). No solver is involved.
+``fail`` (raise an error, to test failure recording), ``bound`` (a reference computed at
+run time, replacing the task's) and ``units`` / ``fail_at_unit`` (the objective is a sum of
+``units`` unit values stored as partial results; a first attempt raises at unit
+``fail_at_unit``, to test resuming inside a task). No solver is involved.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 
 import numpy as np
 
+from orlearn.bench.partial import task_partials
 from orlearn.bench.runner import TaskOutcome
 from orlearn.bench.tasks import Suite, Task
 
@@ -27,9 +30,22 @@ def run_task(task: Task) -> TaskOutcome:
     rng = np.random.default_rng(task.seed)
     value = float(params.get("value", 1.0))
     objective = value * (1 + float(params.get("noise", 0.01)) * abs(rng.standard_normal()))
+    extra: dict[str, object] = {"pid_note": "selftest"}
+    if params.get("units"):
+        partial = task_partials(task)
+        done = partial.load()
+        resumed = len(done)
+        for k in range(int(params["units"])):
+            if str(k) in done:
+                continue
+            if k == params.get("fail_at_unit") and resumed == 0:
+                raise RuntimeError(f"selftest task {task.instance} stopped at unit {k}")
+            done[str(k)] = partial.put(str(k), objective / int(params["units"]))
+        objective = float(sum(done.values()))
+        extra.update(resumed_units=resumed)
     bound = params.get("bound")
     return TaskOutcome(objective=objective, feasible=True, time=time.perf_counter() - start,
-                       extra={"pid_note": "selftest"},
+                       extra=extra,
                        reference=None if bound is None else float(bound),
                        reference_kind=None if bound is None else "bound")
 

@@ -109,6 +109,28 @@ def test_resume_after_interrupt_keeps_finished_and_runs_the_rest(tmp_path: Path)
     assert third.ran == 0 and third.skipped == 7
 
 
+def test_a_long_task_resumes_from_its_stored_units(tmp_path: Path) -> None:
+    task = Task(problem="selftest", instance="units", method="exact-ish", reference=12.0,
+                reference_kind="optimal",
+                params={"value": 12.0, "noise": 0.0, "units": 4, "fail_at_unit": 2})
+    suite = Suite("units", [task])
+    first = run_suite(suite, tmp_path, executor="serial", progress=False)
+    assert first.failed == 1
+    partial = tmp_path / "units" / "partial" / f"{task.task_id}.jsonl"
+    assert [json.loads(line)["key"] for line in partial.read_text().splitlines()] == ["0", "1"]
+    second = run_suite(suite, tmp_path, executor="serial", progress=False)
+    assert (second.ran, second.failed) == (1, 0)
+    record = ResultStore(tmp_path / "units" / "results.jsonl").latest()[task.task_id]
+    assert record["extra"]["resumed_units"] == 2 and record["objective"] == pytest.approx(12.0)
+    assert not partial.exists()  # a finished task leaves no partial results
+    # run directly (not in a suite), a task keeps nothing on disk
+    from orlearn.bench.selftest import run_task
+
+    with pytest.raises(RuntimeError, match="stopped at unit 2"):
+        run_task(task)
+    assert not partial.exists()
+
+
 def test_failed_tasks_are_retried_unless_told_not_to(tmp_path: Path) -> None:
     suite = make_suite(n=4, fail_every=2)
     run_suite(suite, tmp_path, executor="serial", progress=False)

@@ -129,6 +129,10 @@ def run_task(task: Task) -> TaskOutcome:
     first K of the suite's held-out scenarios (the same scenarios, a prefix: demand is drawn in
     scenario order), so that a report compares every method on those K
     (``extra["costs"]`` holds the per-scenario costs).
+
+    The MILP baselines store each scenario's result as it finishes (the suite folder's
+    ``partial/``): a suite run stopped in the middle of one resumes with the scenarios not yet
+    done (``extra["resumed_scenarios"]``), and their ``time`` sums the scenarios' wall times.
     """
     from orlearn.bench import TaskOutcome
     from orlearn.problems.lotsizing.env import simulate
@@ -147,6 +151,7 @@ def run_task(task: Task) -> TaskOutcome:
     start = time.perf_counter()
     extra: dict[str, Any] = {"setting": setting.name, "scenarios": int(demand.shape[0])}
     reference = None
+    elapsed = None  # the MILP baselines sum their scenarios' times (over resumed attempts)
     if task.method in AGENT_METHODS:
         from orlearn.problems.lotsizing.agents import AgentConfig, _torch_threads, train_agent
 
@@ -165,15 +170,27 @@ def run_task(task: Task) -> TaskOutcome:
     elif task.method == "perfect_information":
         from orlearn.problems.lotsizing.milp import evaluate_baselines
 
-        out = evaluate_baselines(setting, demand, solver=options.get("solver", "highs"),
-                                 time_limit=options.get("time_limit", 60.0),
-                                 rel_gap=options.get("rel_gap"), rolling_lookahead=None)
-        costs = out["pi_objective"]
-        reference = float(np.nanmean(out["pi_bound"]))
-        extra.update(bounds=out["pi_bound"].tolist(),
-                     solver_seconds=float(out["pi_seconds"].sum()),
-                     max_gap=float(np.nanmax(out["pi_gap"])),
-                     replay_matches=bool(np.allclose(out["pi_replay"], costs, rtol=1e-6)))
+        def pi_unit(k: int) -> dict[str, Any]:
+            begin = time.perf_counter()
+            out = evaluate_baselines(setting, demand[k:k + 1],
+                                     solver=options.get("solver", "highs"),
+                                     time_limit=options.get("time_limit", 60.0),
+                                     rel_gap=options.get("rel_gap"), rolling_lookahead=None)
+            return {"wall": time.perf_counter() - begin,
+                    **{name: float(out[f"pi_{name}"][0])
+                       for name in ("objective", "bound", "gap", "seconds", "replay")}}
+
+        units, resumed = _per_scenario(task, demand.shape[0], pi_unit)
+        costs = np.array([u["objective"] for u in units])
+        bounds = np.array([u["bound"] for u in units])
+        reference = float(np.nanmean(bounds))
+        elapsed = float(sum(u["wall"] for u in units))
+        extra.update(bounds=bounds.tolist(),
+                     solver_seconds=float(sum(u["seconds"] for u in units)),
+                     max_gap=float(np.nanmax([u["gap"] for u in units])),
+                     replay_matches=bool(np.allclose([u["replay"] for u in units], costs,
+                                                     rtol=1e-6)),
+                     resumed_scenarios=resumed)
     elif task.method == "rolling_horizon":
         from orlearn.problems.lotsizing.milp import RollingHorizonPolicy
 
@@ -181,7 +198,23 @@ def run_task(task: Task) -> TaskOutcome:
                                       solver=options.get("solver", "highs"),
                                       time_limit=options.get("time_limit", 10.0),
                                       rel_gap=options.get("rel_gap", 0.01))
-        costs = simulate(setting, policy, demand)
+
+        def rolling_unit(k: int) -> dict[str, Any]:
+            stats = policy.stats
+            before = (stats.solves, stats.limited, stats.no_solution)
+            begin = time.perf_counter()
+            cost = float(simulate(setting, policy, demand[k:k + 1])[0])
+            return {"cost": cost, "seconds": time.perf_counter() - begin,
+                    **{name: after - first for name, after, first in zip(
+                        ("solves", "limited", "no_solution"),
+                        (stats.solves, stats.limited, stats.no_solution), before, strict=True)}}
+
+        units, resumed = _per_scenario(task, demand.shape[0], rolling_unit)
+        costs = np.array([u["cost"] for u in units])
+        elapsed = float(sum(u["seconds"] for u in units))
+        extra.update({name: int(sum(u[name] for u in units))
+                      for name in ("solves", "limited", "no_solution")},
+                     resumed_scenarios=resumed)
     else:
         raise ConfigError(f"unknown lot-sizing method {task.method!r}; choose ppo, pdppo, "
                           "pdppo-paper, perfect_information or rolling_horizon")
@@ -189,8 +222,24 @@ def run_task(task: Task) -> TaskOutcome:
     extra.update(costs=costs.tolist(), cost_std=float(np.nanstd(costs, ddof=1))
                  if costs.size > 1 else 0.0)
     return TaskOutcome(objective=float(np.nanmean(costs)), feasible=True,
-                       time=time.perf_counter() - start, extra=extra, reference=reference,
+                       time=time.perf_counter() - start if elapsed is None else elapsed,
+                       extra=extra, reference=reference,
                        reference_kind="bound" if reference is not None else None)
+
+
+def _per_scenario(task: Task, count: int, unit: Any) -> tuple[list[dict[str, Any]], int]:
+    """``unit(k)`` for scenarios k = 0 .. count - 1, each stored as it finishes in the task's
+    partial results (:mod:`orlearn.bench.partial`), so that an interrupted suite run resumes
+    with the scenarios not yet done. Returns the units and how many came from an earlier
+    attempt."""
+    from orlearn.bench import task_partials
+
+    partial = task_partials(task)
+    done = partial.load()
+    resumed = sum(str(k) in done for k in range(count))
+    units = [done[str(k)] if str(k) in done else partial.put(str(k), unit(k))
+             for k in range(count)]
+    return units, resumed
 
 
 def _tasks(params: dict[str, Any], label: str, seeds: range, agent_options: dict[str, Any],

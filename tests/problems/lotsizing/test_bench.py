@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from orlearn.bench import Task, get_suite
+from orlearn.bench import PartialResults, ResultStore, Suite, Task, get_suite, run_suite
+from orlearn.bench.partial import partial_path
 from orlearn.errors import ConfigError
 from orlearn.problems.lotsizing.bench import run_task
 
@@ -38,6 +41,26 @@ def test_methods_share_scenarios_and_respect_the_bound() -> None:
         with pytest.raises(ConfigError, match="first_scenarios"):
             run_task(Task("lotsizing", "tiny", "rolling_horizon",
                           options={"first_scenarios": bad}, params=PARAMS))
+
+
+def test_milp_baselines_resume_from_finished_scenarios(tmp_path: Path) -> None:
+    task = Task("lotsizing", "tiny", "rolling_horizon", options={"lookahead": 2,
+                                                                "time_limit": 5.0},
+                params=PARAMS)
+    suite = Suite("ls-resume", [task])
+    run_suite(suite, tmp_path / "full", executor="serial", progress=False)
+    (full,) = ResultStore(tmp_path / "full" / "ls-resume" / "results.jsonl").records()
+    assert full["status"] == "ok" and full["extra"]["resumed_scenarios"] == 0
+    assert not list((tmp_path / "full" / "ls-resume" / "partial").glob("*"))
+    # a run stopped after scenario 0: its stored unit is used, the others are computed
+    partial = PartialResults(partial_path(tmp_path / "cut" / "ls-resume" / "partial", task))
+    partial.put("0", {"cost": 1e6, "seconds": 1.0, "solves": 0, "limited": 0,
+                      "no_solution": 0})
+    run_suite(suite, tmp_path / "cut", executor="serial", progress=False)
+    (cut,) = ResultStore(tmp_path / "cut" / "ls-resume" / "results.jsonl").records()
+    assert cut["extra"]["resumed_scenarios"] == 1
+    assert cut["extra"]["costs"][0] == 1e6
+    np.testing.assert_allclose(cut["extra"]["costs"][1:], full["extra"]["costs"][1:])
 
 
 def test_suites_and_unknown_method() -> None:
