@@ -7,9 +7,10 @@ deviation of the held-out cost (the greedy policy of the weights selected on the
 scenarios, scored on the held-out scenarios), of the best evaluation cost seen during training
 and of the last one (the weights at the end of training, on the evaluation scenarios); the
 perfect-information MILP (incumbent and its dual bound) and the rolling-horizon MILP on the
-same scenarios; each agent's gap to the bound and to the rolling-horizon cost; Welch's t-test
-of PDPPO's held-out cost against PPO's (one-sided p-value for "PDPPO costs less"). Learning
-curves (evaluation cost vs steps, mean over seeds) are written as PNG files.
+same scenarios (a baseline task stopped before its end shows its finished scenarios, from the
+suite folder's ``partial/``); each agent's gap to the bound and to the rolling-horizon cost;
+Welch's t-test of PDPPO's held-out cost against PPO's (one-sided p-value for "PDPPO costs
+less"). Learning curves (evaluation cost vs steps, mean over seeds) are written as PNG files.
 """
 
 from __future__ import annotations
@@ -30,10 +31,41 @@ def load(results_dir: Path) -> dict[str, dict[str, list[dict]]]:
             record = json.loads(line)
             if record.get("status") == "ok":
                 latest[record["task_id"]] = record
+    latest.update({k: v for k, v in _partial_baselines(results_dir).items() if k not in latest})
     table: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for record in latest.values():
         table[record["instance"]][record["method"]].append(record)
     return table
+
+
+def _partial_baselines(results_dir: Path) -> dict[str, dict]:
+    """MILP-baseline tasks stopped before their end: their finished scenarios (a prefix of the
+    suite's scenarios, from ``<results_dir>/partial/``) as records marked ``partial``."""
+    from orlearn.bench import PartialResults, get_suite
+
+    folder = results_dir / "partial"
+    if not folder.is_dir():
+        return {}
+    tasks = {t.task_id: t for t in get_suite(results_dir.name).tasks
+             if t.method in ("rolling_horizon", "perfect_information")}
+    out = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        task = tasks.get(path.stem)
+        units = PartialResults(path).load()
+        done = 0
+        while str(done) in units:
+            done += 1
+        if task is None or done == 0:
+            continue
+        rows = [units[str(k)] for k in range(done)]
+        key = "cost" if task.method == "rolling_horizon" else "objective"
+        costs = [row[key] for row in rows]
+        extra = {"costs": costs, "partial_of": task.options.get("first_scenarios")}
+        if task.method == "perfect_information":
+            extra["bounds"] = [max(row["bound"], 0.0) for row in rows]
+        out[task.task_id] = {"instance": task.instance, "method": task.method,
+                             "objective": float(np.mean(costs)), "extra": extra}
+    return out
 
 
 def _mean_std(values: list[float]) -> str:
@@ -80,6 +112,9 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
                         if roll_costs is not None and method != "rolling_horizon" else "-")
             label = method if method != "perfect_information" else (
                 f"perfect_information (bound {bound:.1f})" if bound else method)
+            if runs[0]["extra"].get("partial_of"):
+                label += (f" (stopped: {len(runs[0]['extra']['costs'])} of "
+                          f"{runs[0]['extra']['partial_of']} scenarios)")
             lines.append(f"| {instance} | {label} | {len(runs)} | {_mean_std(finals)} | "
                          f"{best_cell} | {last_cell} | {gap_pi} | {gap_roll} |")
         ppo = [r["objective"] for r in methods.get("ppo", [])]
