@@ -202,9 +202,11 @@ def run_task(task: Task) -> TaskOutcome:
         def rolling_unit(k: int) -> dict[str, Any]:
             stats = policy.stats
             before = (stats.solves, stats.limited, stats.no_solution)
+            stats.max_solve_seconds = 0.0
             begin = time.perf_counter()
             cost = float(simulate(setting, policy, demand[k:k + 1])[0])
             return {"cost": cost, "seconds": time.perf_counter() - begin,
+                    "max_solve_seconds": stats.max_solve_seconds,
                     **{name: after - first for name, after, first in zip(
                         ("solves", "limited", "no_solution"),
                         (stats.solves, stats.limited, stats.no_solution), before, strict=True)}}
@@ -214,6 +216,8 @@ def run_task(task: Task) -> TaskOutcome:
         elapsed = float(sum(u["seconds"] for u in units))
         extra.update({name: int(sum(u[name] for u in units))
                       for name in ("solves", "limited", "no_solution")},
+                     max_solve_seconds=max((u["max_solve_seconds"] for u in units
+                                            if "max_solve_seconds" in u), default=None),
                      resumed_scenarios=resumed)
     else:
         raise ConfigError(f"unknown lot-sizing method {task.method!r}; choose ppo, pdppo, "

@@ -370,6 +370,7 @@ class RollingStats:
     build_seconds: float = 0.0
     no_solution: int = 0  # solves without an incumbent (the rows went idle)
     limited: int = 0  # solves stopped by the time limit with an incumbent
+    max_solve_seconds: float = 0.0  # the longest solve (HiGHS can overrun its time limit)
     terminations: dict[str, int] = field(default_factory=dict)
 
 
@@ -488,7 +489,9 @@ class RollingHorizonPolicy:
                 for mm, i in self.pairs:
                     if float(model.u[mm, i, 0].value or 0.0) > _ON:
                         action[mm] = i + 1
-        self.stats.solve_seconds += time.perf_counter() - start
+        took = time.perf_counter() - start
+        self.stats.solve_seconds += took
+        self.stats.max_solve_seconds = max(self.stats.max_solve_seconds, took)
         return action
 
     def __call__(self, obs: Any, t: int) -> np.ndarray:

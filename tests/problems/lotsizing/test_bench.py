@@ -51,6 +51,7 @@ def test_milp_baselines_resume_from_finished_scenarios(tmp_path: Path) -> None:
     run_suite(suite, tmp_path / "full", executor="serial", progress=False)
     (full,) = ResultStore(tmp_path / "full" / "ls-resume" / "results.jsonl").records()
     assert full["status"] == "ok" and full["extra"]["resumed_scenarios"] == 0
+    assert full["extra"]["max_solve_seconds"] > 0
     assert not list((tmp_path / "full" / "ls-resume" / "partial").glob("*"))
     # a run stopped after scenario 0: its stored unit is used, the others are computed
     partial = PartialResults(partial_path(tmp_path / "cut" / "ls-resume" / "partial", task))
