@@ -2,8 +2,12 @@
 
 Private module. HiGHS quirks handled here:
 
-* ``time_limit`` is compared with the run clock of the ``Highs`` object, which accumulates over
-  every ``run()`` of that object; :func:`set_time_limit` re-bases the limit before each run.
+* For an LP, ``time_limit`` is compared with the run clock of the ``Highs`` object, which
+  accumulates over every ``run()`` of that object; for a MIP, with the MIP solver's own clock,
+  which starts at 0 in every ``run()`` (HiGHS 1.15-1.16, measured). :func:`set_time_limit`
+  re-bases the limit of an LP before each run and leaves a MIP's as given: re-basing a MIP's
+  limit made each re-solve of one object allowed the sum of all its earlier run times plus the
+  limit (the rolling-horizon MILPs' 10 s limits grew to minutes).
 * HiGHS runs its parallel parts on one process-wide scheduler, created by the first ``run()``
   with that run's ``threads`` option; a later run asking for a different explicit thread count
   fails (``kError``, model status ``kNotset``). :func:`run_highs` then resets the scheduler and
@@ -45,16 +49,19 @@ def make_highs(
     return h
 
 
-def set_time_limit(h: Any, time_limit: float | None) -> None:
+def set_time_limit(h: Any, time_limit: float | None, mip: bool | None = None) -> None:
     """Limit the next ``h.run()`` to ``time_limit`` seconds (None: no limit).
 
-    HiGHS compares its option with the object's cumulative run clock, so the limit is offset by
-    the run time already spent.
+    An LP's limit is offset by the object's run time already spent (HiGHS compares it with the
+    cumulative clock); a MIP's is not (its solver's clock restarts every run). ``mip``: whether
+    the model held by ``h`` has integer columns (None: look it up).
     """
     if time_limit is None:
         h.setOptionValue("time_limit", math.inf)
-    else:
-        h.setOptionValue("time_limit", float(h.getRunTime()) + float(time_limit))
+        return
+    if mip is None:
+        mip = is_mip(h)
+    h.setOptionValue("time_limit", float(time_limit) + (0.0 if mip else float(h.getRunTime())))
 
 
 def _option(h: Any, name: str) -> Any:

@@ -211,7 +211,7 @@ class PersistentLP:
     @time_limit.setter
     def time_limit(self, value: float | None) -> None:
         self._time_limit = check_options(time_limit=value)
-        set_time_limit(self._h, self._time_limit)
+        set_time_limit(self._h, self._time_limit, self.is_mip)
 
     @property
     def col_names(self) -> list[str]:
@@ -602,7 +602,7 @@ class PersistentLP:
         if not warm_start:
             h.clearSolver()
         if self._time_limit is not None:
-            set_time_limit(h, self._time_limit)
+            set_time_limit(h, self._time_limit, self.is_mip)
         start = time.perf_counter()
         run_highs(h)
         wall = time.perf_counter() - start

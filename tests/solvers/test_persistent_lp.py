@@ -226,6 +226,19 @@ def test_time_limit_applies_to_each_solve_not_cumulatively():
     assert lp.highs.getRunTime() > 0.05
 
 
+def test_a_milp_time_limit_does_not_grow_with_earlier_solves(lib):
+    # HiGHS's MIP clock restarts every run: a limit re-based on the object's cumulative run time
+    # (right for LPs) let the k-th re-solve of one MILP run for about 2^k x the limit
+    lp = PersistentLP.from_pyomo(lib.market_split(m_rows=6, seed=3), time_limit=0.2,
+                                 rel_gap=0.0)
+    for _ in range(5):
+        result = lp.solve(warm_start=False)
+        assert result.termination == T.TIME_LIMIT  # not solved in 0.2 s
+        assert lp.highs.getOptionValue("time_limit")[-1] == pytest.approx(0.2)
+        assert result.wall_time < 3.0  # the doubling limit would allow 3.2 s at the 5th
+    assert lp.highs.getRunTime() > 0.8
+
+
 def test_from_pyomo_maps_names_and_matches_pyomo():
     m = pyo.ConcreteModel()
     m.T = pyo.RangeSet(1, 4)
