@@ -278,9 +278,10 @@ def paper_suite(seed: int = 0) -> Suite:
     """The PDPPO study: the four configurations, PPO and PDPPO (both advantages: ``pdppo`` and
     ``pdppo-paper``) over 5 seeds with the paper's hyperparameters (1M steps, 10-14 min per
     run on one core) on the same 100 held-out scenarios; the perfect-information MILP (60 s
-    per scenario) on the first 20 of them and the rolling-horizon MILP (about 2 s per
+    per scenario) on the first 20 of them and the rolling-horizon MILP (10 s limit per
     decision) on the first 10, where the report compares every method on those scenarios
-    (about 20 and 35 min per configuration on one core; all 100 would take 1.7 h and 6 h)."""
+    (about 20 min and up to 3 h per configuration on one core; both store each finished
+    scenario, so a stopped run resumes)."""
     return _study("lotsizing-paper", seed, 1_000_000, 60.0,
                   "PDPPO vs PPO and MILP baselines, 4 configurations")
 

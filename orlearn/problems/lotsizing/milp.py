@@ -399,10 +399,11 @@ class RollingHorizonPolicy:
     Call: ``policy(obs [B, N + M], t) -> actions [B, M]`` (``obs`` as from the environment:
     stock per item, rounded and clipped to [0, cap], then setup code per machine).
 
-    Cost: one MILP per distinct (window, state); on the 20x10 configuration with lookahead 5 a
-    decision takes about 2 s on a loaded 2-core machine (the first one, from an empty system,
-    the full default time limit). Solves that stop on the time limit make the policy depend on
-    the machine's speed; ``stats`` counts them.
+    Cost: one MILP per distinct (window, state), at most ``time_limit`` each; with lookahead 5
+    and the 10 s default, 100 periods take up to about 17 min per scenario (HiGHS solves many
+    15x5 and 25x10 windows only to the limit; 20x10 ones took about 3 s). Solves that stop on
+    the time limit make the policy depend on the machine's speed; ``stats`` counts them and
+    records the longest solve.
 
     Raises:
         ConfigError: lookahead < 1, unknown solver, invalid option.
