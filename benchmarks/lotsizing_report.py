@@ -62,7 +62,7 @@ def _partial_baselines(results_dir: Path) -> dict[str, dict]:
         costs = [row[key] for row in rows]
         extra = {"costs": costs, "partial_of": task.options.get("first_scenarios")}
         if task.method == "perfect_information":
-            extra["bounds"] = [max(row["bound"], 0.0) for row in rows]
+            extra["bounds"] = [row["bound"] for row in rows]
         out[task.task_id] = {"instance": task.instance, "method": task.method,
                              "objective": float(np.mean(costs)), "extra": extra}
     return out

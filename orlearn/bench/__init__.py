@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from orlearn.bench.partial import PartialResults, task_partials
+from orlearn.bench.partial import PartialResults, run_units, task_partials
 from orlearn.bench.report import print_summary, summarize, task_table, write_reports
 from orlearn.bench.runner import EXECUTORS, RunSummary, TaskOutcome, execute_task, run_suite
 from orlearn.bench.store import ResultStore
@@ -99,6 +99,7 @@ __all__ = [
     "load_suite_file",
     "print_summary",
     "run_suite",
+    "run_units",
     "summarize",
     "task_partials",
     "task_table",

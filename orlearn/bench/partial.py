@@ -2,13 +2,10 @@
 
 A suite's record is written when its task finishes; a task made of many slow units (a MILP
 policy simulated on ten demand scenarios for an hour) would lose all of them if the run were
-stopped in the middle. Such a task stores each unit as it finishes with :func:`task_partials`:
+stopped in the middle. Such a task runs its units through :func:`run_units`, which stores each
+one as it finishes and skips those an earlier attempt stored:
 
->>> partial = task_partials(task)                        # doctest: +SKIP
->>> done = partial.load()                                # {key: value} of an earlier attempt
->>> for k in range(10):                                  # doctest: +SKIP
-...     if str(k) not in done:
-...         done[str(k)] = partial.put(str(k), slow_unit(k))
+>>> values, resumed = run_units(task, 10, slow_unit)     # doctest: +SKIP
 
 :func:`orlearn.bench.run_suite` gives each task the file ``<out>/<suite>/partial/<task_id>.jsonl``
 (the task id covers the problem, instance, parameters, method, options and seed) and deletes it
@@ -20,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -89,3 +86,15 @@ def task_partials(task: Task) -> PartialResults:
     """The partial-results store of ``task`` in the current suite run (in memory outside one)."""
     folder = _FOLDER.get()
     return PartialResults(None if folder is None else partial_path(folder, task))
+
+
+def run_units(task: Task, count: int, unit: Callable[[int], Any]) -> tuple[list[Any], int]:
+    """``unit(k)`` for k = 0 .. count - 1, each stored in ``task``'s partial results as it
+    finishes; the units an earlier attempt stored are read back instead of run. Returns the
+    values in order and how many were read back."""
+    partial = task_partials(task)
+    done = partial.load()
+    resumed = sum(str(k) in done for k in range(count))
+    values = [done[str(k)] if str(k) in done else partial.put(str(k), unit(k))
+              for k in range(count)]
+    return values, resumed

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orlearn.bench.partial import partial_folder, partial_path
+from orlearn.bench.partial import PartialResults, partial_folder, partial_path
 from orlearn.bench.store import ResultStore
 from orlearn.bench.tasks import Suite, Task, gap
 from orlearn.errors import ConfigError
@@ -98,7 +98,7 @@ def execute_task(task_data: dict[str, Any], suite_name: str = "",
             error=None,
         )
         if partial_dir is not None:
-            partial_path(partial_dir, task).unlink(missing_ok=True)
+            PartialResults(partial_path(partial_dir, task)).clear()
     except Exception as exc:  # recorded, the run goes on
         record.update(
             status="failed",

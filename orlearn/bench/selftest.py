@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from orlearn.bench.partial import task_partials
+from orlearn.bench.partial import run_units, task_partials
 from orlearn.bench.runner import TaskOutcome
 from orlearn.bench.tasks import Suite, Task
 
@@ -32,16 +32,16 @@ def run_task(task: Task) -> TaskOutcome:
     objective = value * (1 + float(params.get("noise", 0.01)) * abs(rng.standard_normal()))
     extra: dict[str, object] = {"pid_note": "selftest"}
     if params.get("units"):
-        partial = task_partials(task)
-        done = partial.load()
-        resumed = len(done)
-        for k in range(int(params["units"])):
-            if str(k) in done:
-                continue
-            if k == params.get("fail_at_unit") and resumed == 0:
+        count = int(params["units"])
+        first_attempt = not task_partials(task).load()
+
+        def unit(k: int) -> float:
+            if k == params.get("fail_at_unit") and first_attempt:
                 raise RuntimeError(f"selftest task {task.instance} stopped at unit {k}")
-            done[str(k)] = partial.put(str(k), objective / int(params["units"]))
-        objective = float(sum(done.values()))
+            return objective / count
+
+        values, resumed = run_units(task, count, unit)
+        objective = float(sum(values))
         extra.update(resumed_units=resumed)
     bound = params.get("bound")
     return TaskOutcome(objective=objective, feasible=True, time=time.perf_counter() - start,

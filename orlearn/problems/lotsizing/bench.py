@@ -134,7 +134,7 @@ def run_task(task: Task) -> TaskOutcome:
     ``partial/``): a suite run stopped in the middle of one resumes with the scenarios not yet
     done (``extra["resumed_scenarios"]``), and their ``time`` sums the scenarios' wall times.
     """
-    from orlearn.bench import TaskOutcome
+    from orlearn.bench import TaskOutcome, run_units
     from orlearn.problems.lotsizing.env import simulate
 
     setting = _setting_of(task.params)
@@ -180,7 +180,7 @@ def run_task(task: Task) -> TaskOutcome:
                     **{name: float(out[f"pi_{name}"][0])
                        for name in ("objective", "bound", "gap", "seconds", "replay")}}
 
-        units, resumed = _per_scenario(task, demand.shape[0], pi_unit)
+        units, resumed = run_units(task, demand.shape[0], pi_unit)
         costs = np.array([u["objective"] for u in units])
         bounds = np.array([u["bound"] for u in units])
         reference = float(np.nanmean(bounds))
@@ -199,23 +199,22 @@ def run_task(task: Task) -> TaskOutcome:
                                       time_limit=options.get("time_limit", 10.0),
                                       rel_gap=options.get("rel_gap", 0.01))
 
+        counters = ("solves", "limited", "no_solution")
+
         def rolling_unit(k: int) -> dict[str, Any]:
             stats = policy.stats
-            before = (stats.solves, stats.limited, stats.no_solution)
-            stats.max_solve_seconds = 0.0
+            before = {name: getattr(stats, name) for name in counters}
+            stats.max_solve_seconds = 0.0  # this scenario's longest solve
             begin = time.perf_counter()
             cost = float(simulate(setting, policy, demand[k:k + 1])[0])
             return {"cost": cost, "seconds": time.perf_counter() - begin,
                     "max_solve_seconds": stats.max_solve_seconds,
-                    **{name: after - first for name, after, first in zip(
-                        ("solves", "limited", "no_solution"),
-                        (stats.solves, stats.limited, stats.no_solution), before, strict=True)}}
+                    **{name: getattr(stats, name) - before[name] for name in counters}}
 
-        units, resumed = _per_scenario(task, demand.shape[0], rolling_unit)
+        units, resumed = run_units(task, demand.shape[0], rolling_unit)
         costs = np.array([u["cost"] for u in units])
         elapsed = float(sum(u["seconds"] for u in units))
-        extra.update({name: int(sum(u[name] for u in units))
-                      for name in ("solves", "limited", "no_solution")},
+        extra.update({name: int(sum(u[name] for u in units)) for name in counters},
                      max_solve_seconds=max((u["max_solve_seconds"] for u in units
                                             if "max_solve_seconds" in u), default=None),
                      resumed_scenarios=resumed)
@@ -229,21 +228,6 @@ def run_task(task: Task) -> TaskOutcome:
                        time=time.perf_counter() - start if elapsed is None else elapsed,
                        extra=extra, reference=reference,
                        reference_kind="bound" if reference is not None else None)
-
-
-def _per_scenario(task: Task, count: int, unit: Any) -> tuple[list[dict[str, Any]], int]:
-    """``unit(k)`` for scenarios k = 0 .. count - 1, each stored as it finishes in the task's
-    partial results (:mod:`orlearn.bench.partial`), so that an interrupted suite run resumes
-    with the scenarios not yet done. Returns the units and how many came from an earlier
-    attempt."""
-    from orlearn.bench import task_partials
-
-    partial = task_partials(task)
-    done = partial.load()
-    resumed = sum(str(k) in done for k in range(count))
-    units = [done[str(k)] if str(k) in done else partial.put(str(k), unit(k))
-             for k in range(count)]
-    return units, resumed
 
 
 def _tasks(params: dict[str, Any], label: str, seeds: range, agent_options: dict[str, Any],
