@@ -6,9 +6,11 @@ For each instance (configuration): PPO and PDPPO over their seeds, mean and stan
 deviation of the held-out cost (the greedy policy of the weights selected on the evaluation
 scenarios, scored on the held-out scenarios), of the best evaluation cost seen during training
 and of the last one (the weights at the end of training, on the evaluation scenarios); the
-perfect-information MILP (incumbent and its dual bound) and the rolling-horizon MILP on the
-same scenarios (a baseline task stopped before its end shows its finished scenarios, from the
-suite folder's ``partial/``); each agent's gap to the bound and to the rolling-horizon cost;
+perfect-information MILP (incumbent and its dual bound), the window-cut LP bound and the
+rolling-horizon MILP on the same scenarios (a baseline task stopped before its end shows its
+finished scenarios, from the suite folder's ``partial/``); each agent's gap to the bound (per
+scenario the larger of the MILP's dual bound and the window-cut bound, both valid) and to the
+rolling-horizon cost;
 Welch's t-test of PDPPO's held-out cost against PPO's (one-sided p-value for "PDPPO costs
 less"). Learning curves (evaluation cost vs steps, mean over seeds) are written as PNG files.
 """
@@ -22,6 +24,20 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
+
+#: The baseline tasks that store scenarios as they go, and the unit's field for the row's value.
+BASELINES = {"rolling_horizon": "cost", "perfect_information": "objective",
+             "window_bound": "bound"}
+
+
+def _best_bound(*runs: list[dict]) -> np.ndarray | None:
+    """Per scenario, the largest of the bound records' bounds (all valid) on the scenarios
+    all of them cover; None without any."""
+    arrays = [np.asarray(r[0]["extra"]["bounds"], dtype=float) for r in runs if r]
+    if not arrays:
+        return None
+    k = min(len(a) for a in arrays)
+    return np.nanmax(np.stack([a[:k] for a in arrays]), axis=0)
 
 
 def load(results_dir: Path) -> dict[str, dict[str, list[dict]]]:
@@ -46,8 +62,7 @@ def _partial_baselines(results_dir: Path) -> dict[str, dict]:
     folder = results_dir / "partial"
     if not folder.is_dir():
         return {}
-    tasks = {t.task_id: t for t in get_suite(results_dir.name).tasks
-             if t.method in ("rolling_horizon", "perfect_information")}
+    tasks = {t.task_id: t for t in get_suite(results_dir.name).tasks if t.method in BASELINES}
     out = {}
     for path in sorted(folder.glob("*.jsonl")):
         task = tasks.get(path.stem)
@@ -58,10 +73,9 @@ def _partial_baselines(results_dir: Path) -> dict[str, dict]:
         if task is None or done == 0:
             continue
         rows = [units[str(k)] for k in range(done)]
-        key = "cost" if task.method == "rolling_horizon" else "objective"
-        costs = [row[key] for row in rows]
+        costs = [row[BASELINES[task.method]] for row in rows]
         extra = {"costs": costs, "partial_of": task.options.get("first_scenarios")}
-        if task.method == "perfect_information":
+        if task.method in ("perfect_information", "window_bound"):
             extra["bounds"] = [row["bound"] for row in rows]
         out[task.task_id] = {"instance": task.instance, "method": task.method,
                              "objective": float(np.mean(costs)), "extra": extra}
@@ -82,10 +96,11 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
     for instance in sorted(table):
         methods = table[instance]
         pi = methods.get("perfect_information", [])
+        window = methods.get("window_bound", [])
         rolling = methods.get("rolling_horizon", [])
         # the baselines may cover only the first K scenarios: compare on those
-        bounds = np.array(pi[0]["extra"]["bounds"]) if pi else None
-        bound = float(np.nanmean(bounds)) if pi else None
+        bounds = _best_bound(pi, window)
+        bound = float(np.nanmean(pi[0]["extra"]["bounds"])) if pi else None
         roll_costs = np.array(rolling[0]["extra"]["costs"]) if rolling else None
 
         def gap(runs: list[dict], reference: np.ndarray) -> str:
@@ -98,7 +113,7 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
             return f"{100 * (cost - ref) / ref:.1f} ({k})" if ref > 0 else "-"
 
         for method in ("ppo", "pdppo", "pdppo-paper", "rolling_horizon",
-                       "perfect_information"):
+                       "perfect_information", "window_bound"):
             runs = methods.get(method, [])
             if not runs:
                 continue
@@ -107,11 +122,15 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
             best_cell = _mean_std(best) if all(b is not None for b in best) else "-"
             last = [r["extra"].get("final_eval_cost") for r in runs]
             last_cell = _mean_std(last) if all(x is not None for x in last) else "-"
-            gap_pi = gap(runs, bounds) if bounds is not None else "-"
-            gap_roll = (gap(runs, roll_costs)
-                        if roll_costs is not None and method != "rolling_horizon" else "-")
-            label = method if method != "perfect_information" else (
-                f"perfect_information (bound {bound:.1f})" if bound else method)
+            is_bound = method == "window_bound"
+            gap_pi = gap(runs, bounds) if bounds is not None and not is_bound else "-"
+            gap_roll = (gap(runs, roll_costs) if roll_costs is not None
+                        and method not in ("rolling_horizon", "window_bound") else "-")
+            label = method
+            if method == "perfect_information" and bound:
+                label = f"perfect_information (bound {bound:.1f})"
+            if is_bound:
+                label = "window_bound (LP lower bound, not a policy)"
             if runs[0]["extra"].get("partial_of"):
                 label += (f" (stopped: {len(runs[0]['extra']['costs'])} of "
                           f"{runs[0]['extra']['partial_of']} scenarios)")
@@ -130,7 +149,9 @@ def report(results_dir: Path, png_dir: Path | None = None) -> str:
             _curves(instance, methods, png_dir)
     out = "\n".join(lines) + (
         "\n\nGaps in % on the scenarios the baseline covers (their number in brackets: the "
-        "first K of the held-out scenarios); held-out costs on all of a method's scenarios.")
+        "first K of the held-out scenarios); held-out costs on all of a method's scenarios. "
+        "The PI bound of a scenario is the larger of the MILP's dual bound and the window-cut "
+        "LP bound; the window_bound row's cost column is its mean bound.")
     if tests:
         out += ("\n\nWelch's t-test, PDPPO vs PPO held-out cost (one-sided p: PDPPO costs "
                 "less)\n\n| instance | variant | seeds PPO / PDPPO | mean difference | t | p |\n"

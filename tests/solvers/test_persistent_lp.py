@@ -134,6 +134,22 @@ def test_duals_are_derivatives_of_the_objective(sense):
     assert lp.solve().objective == pytest.approx(base.objective)
 
 
+@pytest.mark.parametrize("method", ["ipm", "simplex"])
+def test_lp_methods_agree_with_the_default_and_give_duals(method):
+    data = random_lp(seed=2)
+    default = PersistentLP.from_arrays(**data).solve()
+    chosen = PersistentLP.from_arrays(**data, lp_method=method)
+    assert chosen.highs.getOptionValue("solver")[1] == method
+    result = chosen.solve()
+    assert result.objective == pytest.approx(default.objective, rel=1e-7)
+    # interior point runs crossover: a basic solution with duals, as from the simplex, that
+    # satisfy stationarity c = A^T y + reduced costs
+    A = data["A"].toarray() if hasattr(data["A"], "toarray") else np.asarray(data["A"])
+    assert result.row_duals is not None and result.reduced_costs is not None
+    assert A.T @ result.row_duals + result.reduced_costs == pytest.approx(
+        np.asarray(data["c"], dtype=float), abs=1e-7)
+
+
 def test_dual_signs_on_a_hand_made_lp():
     # min x + 2y  s.t.  x + y >= 3 (binding), x <= 10;  x, y >= 0  -> x = 3, y = 0, obj 3
     lp = PersistentLP(sense="min")
@@ -344,6 +360,8 @@ def test_bad_inputs_are_config_errors():
         lp.add_vars(1, names=["a"])
     with pytest.raises(ConfigError, match="columns"):
         lp.add_rows([0.0], [1.0], np.ones((1, 7)))
+    with pytest.raises(ConfigError, match="lp_method: must be one of simplex, ipm"):
+        PersistentLP(lp_method="barrier")
 
 
 def test_write_and_read_back(tmp_path):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -116,14 +117,31 @@ def _setting_of(params: dict[str, Any]) -> LotSizingSetting:
                     seed=int(params.get("setting_seed", 0)), horizon=horizon)
 
 
+def window_bound_unit(setting: LotSizingSetting, demand: np.ndarray,
+                      options: dict[str, Any]) -> dict[str, Any]:
+    """One scenario of the ``window_bound`` task, as stored in its partial results: the bound
+    (NaN when the LP stopped on its time limit), HiGHS and wall seconds, cuts, termination."""
+    from orlearn.problems.lotsizing.milp import WINDOW_EXCESS, window_cut_bound
+
+    begin = time.perf_counter()
+    out = window_cut_bound(setting, demand, excess=tuple(options.get("excess", WINDOW_EXCESS)),
+                           time_limit=options.get("time_limit"))
+    return {"wall": time.perf_counter() - begin,
+            "bound": math.nan if out.bound is None else out.bound, "seconds": out.seconds,
+            "cuts": out.cuts, "termination": out.termination.value}
+
+
 def run_task(task: Task) -> TaskOutcome:
     """Score one method on the suite's held-out demand scenarios (mean total cost per episode).
 
     ``ppo`` / ``pdppo`` / ``pdppo-paper``: train with the task's seed, then score the greedy
     policy;
     ``perfect_information``: the MILP with each scenario's demand known (its mean dual bound is
-    the task's reference, kind ``bound``); ``rolling_horizon``: the expected-demand MILP
-    re-solved every period.
+    the task's reference, kind ``bound``); ``window_bound``: the window-cut LP bound of
+    :func:`~orlearn.problems.lotsizing.milp.window_cut_bound` on each scenario (not a policy:
+    its objective *and* reference are the mean bound, ``extra["bounds"]`` the per-scenario
+    ones, NaN where an LP stopped on its time limit); ``rolling_horizon``: the expected-demand
+    MILP re-solved every period.
 
     Option ``first_scenarios`` (any method; meant for the costly MILP baselines): score only the
     first K of the suite's held-out scenarios (the same scenarios, a prefix: demand is drawn in
@@ -191,6 +209,18 @@ def run_task(task: Task) -> TaskOutcome:
                      replay_matches=bool(np.allclose([u["replay"] for u in units], costs,
                                                      rtol=1e-6)),
                      resumed_scenarios=resumed)
+    elif task.method == "window_bound":
+
+        def bound_unit(k: int) -> dict[str, Any]:
+            return window_bound_unit(setting, demand[k], options)
+
+        units, resumed = run_units(task, demand.shape[0], bound_unit)
+        costs = np.array([u["bound"] for u in units])
+        reference = float(np.nanmean(costs)) if np.isfinite(costs).any() else None
+        elapsed = float(sum(u["wall"] for u in units))
+        extra.update(bounds=costs.tolist(), solver_seconds=float(sum(u["seconds"] for u in units)),
+                     cuts=int(max(u["cuts"] for u in units)),
+                     unsolved=int(np.isnan(costs).sum()), resumed_scenarios=resumed)
     elif task.method == "rolling_horizon":
         from orlearn.problems.lotsizing.milp import RollingHorizonPolicy
 
@@ -220,7 +250,7 @@ def run_task(task: Task) -> TaskOutcome:
                      resumed_scenarios=resumed)
     else:
         raise ConfigError(f"unknown lot-sizing method {task.method!r}; choose ppo, pdppo, "
-                          "pdppo-paper, perfect_information or rolling_horizon")
+                          "pdppo-paper, perfect_information, window_bound or rolling_horizon")
     costs = np.asarray(costs, dtype=float)
     extra.update(costs=costs.tolist(), cost_std=float(np.nanstd(costs, ddof=1))
                  if costs.size > 1 else 0.0)
@@ -241,6 +271,10 @@ def _tasks(params: dict[str, Any], label: str, seeds: range, agent_options: dict
     tasks.append(Task("lotsizing", label, "perfect_information", options=pi_options,
                       params=params))
     tasks.append(Task("lotsizing", label, "rolling_horizon", options=rolling_options,
+                      params=params))
+    # the window-cut LP bound on the perfect-information MILP's scenarios
+    bound_options = {k: v for k, v in pi_options.items() if k == "first_scenarios"}
+    tasks.append(Task("lotsizing", label, "window_bound", options=bound_options,
                       params=params))
     return tasks
 

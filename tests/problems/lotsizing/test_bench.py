@@ -25,9 +25,14 @@ def test_methods_share_scenarios_and_respect_the_bound() -> None:
     agent = run_task(Task("lotsizing", "tiny", "pdppo", seed=0,
                           options={"total_steps": 400, "eval_every": 200, "eval_scenarios": 2},
                           params=PARAMS))
+    window = run_task(Task("lotsizing", "tiny", "window_bound", params=PARAMS))
+    cut_bounds = np.array(window.extra["bounds"])
+    assert window.reference_kind == "bound" and window.extra["unsolved"] == 0
+    assert window.reference == pytest.approx(cut_bounds.mean())
     for outcome in (pi, rolling, agent):
         costs = np.array(outcome.extra["costs"])
         assert costs.shape == (3,) and np.all(costs >= bounds - 1e-6)  # same scenarios
+        assert np.all(costs >= cut_bounds - 1e-6)
         assert outcome.objective == pytest.approx(costs.mean())
     curve = agent.extra["curve"]
     assert curve[0][0] == 0 and curve[-1][0] == 400
@@ -67,11 +72,15 @@ def test_milp_baselines_resume_from_finished_scenarios(tmp_path: Path) -> None:
 def test_suites_and_unknown_method() -> None:
     quick = get_suite("lotsizing-quick")
     assert {t.method for t in quick.tasks} == {"ppo", "pdppo", "perfect_information",
-                                               "rolling_horizon"}
+                                               "rolling_horizon", "window_bound"}
     paper = get_suite("lotsizing-paper")
-    assert len(paper) == 4 * (3 * 5 + 2)
+    assert len(paper) == 4 * (3 * 5 + 3)
     assert {t.method for t in paper.tasks} == {"ppo", "pdppo", "pdppo-paper",
-                                               "perfect_information", "rolling_horizon"}
+                                               "perfect_information", "rolling_horizon",
+                                               "window_bound"}
+    # the window-cut bound covers the perfect-information MILP's scenarios
+    assert {t.options.get("first_scenarios") for t in paper.tasks
+            if t.method in ("window_bound", "perfect_information")} == {20}
     assert {t.params["scenarios"] for t in paper.tasks} == {100}
     assert {t.options.get("first_scenarios") for t in paper.tasks
             if t.method == "rolling_horizon"} == {10}

@@ -22,8 +22,9 @@ from orlearn.problems.lotsizing.milp import (
     build_model,
     evaluate_baselines,
     perfect_information,
+    window_cut_bound,
 )
-from orlearn.solvers import SolutionStatus, TerminationCondition, solve
+from orlearn.solvers import PersistentLP, SolutionStatus, TerminationCondition, solve
 
 REL = 1e-6
 
@@ -217,6 +218,80 @@ def test_bound_never_negative_when_stopped_before_root() -> None:
     assert plan.bound is not None and plan.bound >= 0.0
     for name, cost in heuristic_costs(s, demand).items():
         assert plan.bound <= cost * (1 + REL), name
+
+
+# ------------------------------------------------------------------------------ window-cut bound
+
+
+def time_shared(**changes) -> LotSizingSetting:
+    """One machine for three items (2 units a period each, rate 6, cap 6): it must switch about
+    every period or lose sales, which the MILP's LP relaxation does not see."""
+    fields = dict(
+        production=[[6, 6, 6]], setup_cost=[[5.0, 5.0, 5.0]], setup_loss=[[1, 1, 1]],
+        holding_cost=[0.0, 0.0, 0.0], lost_sales_cost=[2.0, 2.0, 2.0],
+        inventory_cap=[6, 6, 6], demand_trials=[2, 2, 2], demand_prob=[1.0, 1.0, 1.0],
+        initial_inventory=[0, 0, 0], initial_setup=[0], horizon=8)
+    fields.update(changes)
+    return LotSizingSetting(**fields)
+
+
+def changed(s: LotSizingSetting, **fields) -> LotSizingSetting:
+    return LotSizingSetting.from_dict({**s.to_dict(), **fields})
+
+
+def root_relaxation(s: LotSizingSetting, demand: np.ndarray) -> float:
+    lp = PersistentLP.from_pyomo(build_model(s, demand))
+    lp.set_integrality(np.arange(lp.num_cols), False)
+    return lp.solve().objective
+
+
+@pytest.mark.parametrize("case", [
+    lambda: (tiny(), np.array([[7, 1], [2, 3], [6, 0]])),
+    lambda: (tiny(inventory_cap=[5, 2]), np.array([[7, 1], [2, 3], [6, 0]])),
+    lambda: (free_setup(initial_setup=[0], initial_inventory=[10]), np.array([[2], [0], [3]])),
+    lambda: (time_shared(), time_shared().sample_demand(1, 0)[0]),
+    lambda: (generate(4, 2, seed=2, horizon=10), generate(4, 2, seed=2, horizon=10)
+             .sample_demand(1, 2)[0]),
+    lambda: (changed(generate(3, 2, seed=1, horizon=12), inventory_cap=[12, 12, 12]),
+             generate(3, 2, seed=1, horizon=12).sample_demand(1, 4)[0]),
+])
+def test_window_cut_bound_below_the_optimum_and_every_policy(case) -> None:
+    s, demand = case()
+    cut = window_cut_bound(s, demand)
+    plan = perfect_information(s, demand, rel_gap=0, time_limit=60)
+    assert plan.termination == TerminationCondition.OPTIMAL
+    assert cut.termination == TerminationCondition.OPTIMAL
+    assert 0.0 <= cut.bound <= plan.objective * (1 + REL) + 1e-9
+    for name, cost in heuristic_costs(s, demand).items():
+        assert cut.bound <= cost * (1 + REL) + 1e-9, name
+
+
+def test_window_cuts_charge_for_time_sharing() -> None:
+    s = time_shared()
+    demand = s.sample_demand(1, 0)[0]
+    cut = window_cut_bound(s, demand)
+    optimum = perfect_information(s, demand, rel_gap=0).objective
+    root = root_relaxation(s, demand)
+    # root 7.0, cut bound 21.0, optimum 60.0 (the root lets the machine make 2 of each item
+    # a period with a third of a setup on each and no switch)
+    assert cut.cuts > 0
+    assert root == pytest.approx(7.0, abs=1e-6)
+    assert cut.bound == pytest.approx(21.0, abs=1e-6)
+    assert optimum == pytest.approx(60.0, rel=REL)
+    # no window's demand exceeds a large cap: no cuts
+    assert window_cut_bound(changed(s, inventory_cap=[100, 100, 100]), demand).cuts == 0
+
+
+def test_window_cut_bound_bad_inputs() -> None:
+    s = time_shared()
+    demand = s.sample_demand(1, 0)[0]
+    for bad in ((), (0.0,), (-5.0, 10.0), "big", (True,)):
+        with pytest.raises(ConfigError, match="excess"):
+            window_cut_bound(s, demand, excess=bad)
+    with pytest.raises(InvalidInstanceError, match="demand"):
+        window_cut_bound(s, demand[:5])
+    with pytest.raises(ConfigError, match="time_limit"):
+        window_cut_bound(s, demand, time_limit=-1)
 
 
 # ------------------------------------------------------------------------------ rolling horizon
