@@ -401,9 +401,9 @@ def window_cut_bound(setting: LotSizingSetting, demand: Any,
     sales are at most demand and stock. The cuts are stated through running sums of lost
     units and switches per item, so each has a few nonzeros. On the study's 20x10 setting
     (first held-out scenario) the bound is 674.5 (the MILP's root bound: 71.8; the
-    rolling-horizon policy: about 1,230); the LP has about 100k rows and HiGHS's interior
-    point solves it in about 70 s on one core, where its dual simplex had not finished after
-    300 s.
+    rolling-horizon policy: about 1,230); the LP has about 59k rows and 50k columns, and
+    HiGHS's interior point solves it in about 70 s on one loaded core (its dual simplex did
+    not finish a smaller variant in 200 s).
 
     Args:
         setting: the system (initial stock and setups, horizon T).
