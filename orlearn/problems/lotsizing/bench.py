@@ -282,7 +282,8 @@ def _tasks(params: dict[str, Any], label: str, seeds: range, agent_options: dict
 def quick_suite(seed: int = 0) -> Suite:
     """The demo's lot-sizing part: a small system (5 items x 2 machines, 20 periods), PPO and
     PDPPO briefly trained, both MILP baselines (the perfect-information MILP stopped after
-    4 s per scenario: a valid but loose bound), 5 held-out scenarios (about a minute)."""
+    4 s per scenario: a valid but loose bound) and the window-cut LP bound, 5 held-out
+    scenarios (about a minute)."""
     from orlearn.bench import Suite
 
     params = {"items": 5, "machines": 2, "setting_seed": 0, "horizon": 20, "scenarios": 5}
@@ -296,10 +297,11 @@ def paper_suite(seed: int = 0) -> Suite:
     """The PDPPO study: the four configurations, PPO and PDPPO (both advantages: ``pdppo`` and
     ``pdppo-paper``) over 5 seeds with the paper's hyperparameters (1M steps, 10-14 min per
     run on one core) on the same 100 held-out scenarios; the perfect-information MILP (60 s
-    per scenario) on the first 20 of them and the rolling-horizon MILP (10 s limit per
-    decision) on the first 10, where the report compares every method on those scenarios
-    (about 20 min and up to 3 h per configuration on one core; both store each finished
-    scenario, so a stopped run resumes)."""
+    per scenario) and the window-cut LP bound (0.5-3 min per scenario) on the first 20 of
+    them and the rolling-horizon MILP (10 s limit per decision) on the first 10, where the
+    report compares every method on those scenarios (about 20 min and up to 3 h per
+    configuration on one core; all three store each finished scenario, so a stopped run
+    resumes)."""
     return _study("lotsizing-paper", seed, 1_000_000, 60.0,
                   "PDPPO vs PPO and MILP baselines, 4 configurations")
 
