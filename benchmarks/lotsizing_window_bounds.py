@@ -22,7 +22,7 @@ import numpy as np
 def main() -> None:
     from orlearn.bench import PartialResults, get_suite
     from orlearn.bench.partial import partial_path
-    from orlearn.problems.lotsizing.bench import SCENARIO_SEED, _setting_of, window_bound_unit
+    from orlearn.problems.lotsizing.bench import task_scenarios, window_bound_unit
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suite")
@@ -35,14 +35,12 @@ def main() -> None:
     folder = args.out / suite.name / "partial"
     jobs = []
     for task in tasks:
-        setting = _setting_of(task.params)
-        demand = setting.sample_demand(int(task.params.get("scenarios", 100)),
-                                       int(task.params.get("scenario_seed", SCENARIO_SEED)))
-        count = int(task.options.get("first_scenarios", demand.shape[0]))
-        jobs.append((task, setting, demand[:count], PartialResults(partial_path(folder, task))))
-    for k in range(max(len(d) for _, _, d, _ in jobs)):
-        for task, setting, demand, store in jobs:
-            if k >= len(demand) or str(k) in store.load():
+        setting, demand = task_scenarios(task)
+        store = PartialResults(partial_path(folder, task))
+        jobs.append((task, setting, demand, store, set(store.load())))
+    for k in range(max(len(d) for _, _, d, _, _ in jobs)):
+        for task, setting, demand, store, done in jobs:
+            if k >= len(demand) or str(k) in done:
                 continue
             start = time.perf_counter()
             unit = store.put(str(k), window_bound_unit(setting, demand[k], dict(task.options)))

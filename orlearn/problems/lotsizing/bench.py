@@ -117,6 +117,26 @@ def _setting_of(params: dict[str, Any]) -> LotSizingSetting:
                     seed=int(params.get("setting_seed", 0)), horizon=horizon)
 
 
+def task_scenarios(task: Task) -> tuple[LotSizingSetting, np.ndarray]:
+    """The task's setting and the held-out demand scenarios [S, T, N] it is scored on: the
+    suite's scenarios, or their first ``first_scenarios`` (a prefix) when that option is set.
+
+    Raises:
+        ConfigError: ``first_scenarios`` not an integer in [1, the suite's scenarios].
+    """
+    setting = _setting_of(task.params)
+    demand = setting.sample_demand(int(task.params.get("scenarios", 100)),
+                                   int(task.params.get("scenario_seed", SCENARIO_SEED)))
+    if "first_scenarios" in task.options:
+        first = task.options["first_scenarios"]
+        if isinstance(first, bool) or not isinstance(first, int) or not (
+                1 <= first <= demand.shape[0]):
+            raise ConfigError(f"first_scenarios: must be an integer in [1, "
+                              f"{demand.shape[0]}] (the suite's scenarios), got {first!r}")
+        demand = demand[:first]
+    return setting, demand
+
+
 def window_bound_unit(setting: LotSizingSetting, demand: np.ndarray,
                       options: dict[str, Any]) -> dict[str, Any]:
     """One scenario of the ``window_bound`` task, as stored in its partial results: the bound
@@ -155,17 +175,8 @@ def run_task(task: Task) -> TaskOutcome:
     from orlearn.bench import TaskOutcome, run_units
     from orlearn.problems.lotsizing.env import simulate
 
-    setting = _setting_of(task.params)
-    demand = setting.sample_demand(int(task.params.get("scenarios", 100)),
-                                   int(task.params.get("scenario_seed", SCENARIO_SEED)))
-    options = dict(task.options)
-    if "first_scenarios" in options:
-        first = options.pop("first_scenarios")
-        if isinstance(first, bool) or not isinstance(first, int) or not (
-                1 <= first <= demand.shape[0]):
-            raise ConfigError(f"first_scenarios: must be an integer in [1, "
-                              f"{demand.shape[0]}] (the suite's scenarios), got {first!r}")
-        demand = demand[:first]
+    setting, demand = task_scenarios(task)
+    options = {k: v for k, v in task.options.items() if k != "first_scenarios"}
     start = time.perf_counter()
     extra: dict[str, Any] = {"setting": setting.name, "scenarios": int(demand.shape[0])}
     reference = None

@@ -96,6 +96,30 @@ def makeable_pairs(setting: LotSizingSetting) -> list[tuple[int, int]]:
     return [(int(m), int(i)) for m, i in zip(m_idx, i_idx, strict=True)]
 
 
+def pair_index(setting: LotSizingSetting) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """``(by_machine, by_item)``: the items each machine makes and the machines making each
+    item, from :func:`makeable_pairs` (lists in increasing order)."""
+    by_machine: dict[int, list[int]] = {mm: [] for mm in range(setting.n_machines)}
+    by_item: dict[int, list[int]] = {i: [] for i in range(setting.n_items)}
+    for mm, i in makeable_pairs(setting):
+        by_machine[mm].append(i)
+        by_item[i].append(mm)
+    return by_machine, by_item
+
+
+def _cost_objective(setting: LotSizingSetting, d: np.ndarray, model: Any) -> Any:
+    """The environment's cost summed over the window, on ``model``'s ``sw``, ``p`` and ``q``:
+    ``sum setup_cost * sw + sum lost_sales_cost * (d - q) + holding_cost * (p - q)``."""
+    import pyomo.environ as pyo
+
+    sw, p, q = model.sw, model.p, model.q
+    return pyo.Objective(
+        expr=sum(float(setting.setup_cost[mm, i]) * sw[mm, i, t] for (mm, i, t) in sw.keys())
+        + sum(float(setting.lost_sales_cost[i]) * (float(d[t, i]) - q[i, t])
+              + float(setting.holding_cost[i]) * (p[i, t] - q[i, t]) for (i, t) in q.keys()),
+        sense=pyo.minimize)
+
+
 def setup_indicator(setting: LotSizingSetting, setup: np.ndarray) -> np.ndarray:
     """[..., M, N] 0/1: machine set to item ``i`` (setup codes [..., M]; 0 = none).
 
@@ -173,11 +197,7 @@ def build_model(setting: LotSizingSetting, demand: np.ndarray, *,
     cap = setting.inventory_cap.astype(float)
     waste_max = prod.sum(axis=0)
     pairs = makeable_pairs(setting)
-    by_machine: dict[int, list[int]] = {mm: [] for mm in range(m_count)}
-    by_item: dict[int, list[int]] = {i: [] for i in range(n)}
-    for mm, i in pairs:
-        by_machine[mm].append(i)
-        by_item[i].append(mm)
+    by_machine, by_item = pair_index(setting)
     T = range(periods)
     items = range(n)
     machines = range(m_count)
@@ -245,14 +265,7 @@ def build_model(setting: LotSizingSetting, demand: np.ndarray, *,
         model.sell_stock = pyo.Constraint(
             split, rule=lambda _, i, t: q[i, t] >= p[i, t] - float(cap[i]) * model.v[i, t])
 
-    setup_cost = setting.setup_cost
-    lost_cost = setting.lost_sales_cost
-    hold = setting.holding_cost
-    model.cost = pyo.Objective(
-        expr=sum(float(setup_cost[mm, i]) * sw[mm, i, t] for (mm, i, t) in pt)
-        + sum(float(lost_cost[i]) * (float(d[t, i]) - q[i, t])
-              + float(hold[i]) * (p[i, t] - q[i, t]) for (i, t) in it),
-        sense=pyo.minimize)
+    model.cost = _cost_objective(setting, d, model)
     model._pairs = pairs
     model._periods = periods
     return model
@@ -433,8 +446,7 @@ def window_cut_bound(setting: LotSizingSetting, demand: Any,
     cap = setting.inventory_cap.astype(float)
     y_init = setup_indicator(setting, setting.initial_setup)
     pairs = makeable_pairs(setting)
-    by_item = {i: [mm for (mm, j) in pairs if j == i] for i in range(n)}
-    by_machine = {mm: [i for (k, i) in pairs if k == mm] for mm in range(m_count)}
+    by_machine, by_item = pair_index(setting)
     T = range(periods)
     pt = [(mm, i, t) for (mm, i) in pairs for t in T]
     it = [(i, t) for i in range(n) for t in T]
@@ -487,11 +499,7 @@ def window_cut_bound(setting: LotSizingSetting, demand: Any,
                 credit = ((model.setups[i, a - 1] if a else set_before) + model.switches[i, b]
                           - (model.switches[i, a - 1] if a else 0.0))
                 model.window.add(lost + short * credit >= short)
-    model.cost = pyo.Objective(
-        expr=sum(float(setting.setup_cost[mm, i]) * sw[mm, i, t] for (mm, i, t) in pt)
-        + sum(float(setting.lost_sales_cost[i]) * (float(d[t, i]) - q[i, t])
-              + float(setting.holding_cost[i]) * (p[i, t] - q[i, t]) for (i, t) in it),
-        sense=pyo.minimize)
+    model.cost = _cost_objective(setting, d, model)
     lp = PersistentLP.from_pyomo(model, time_limit=time_limit, threads=threads, seed=seed,
                                  lp_method="ipm")
     build_seconds = time.perf_counter() - start
@@ -759,6 +767,7 @@ __all__ = [
     "check_demand",
     "evaluate_baselines",
     "makeable_pairs",
+    "pair_index",
     "perfect_information",
     "setup_indicator",
     "window_cut_bound",
