@@ -82,6 +82,10 @@ def train_command(
                                                     "available).")] = None,
     out: Annotated[Path, typer.Option(help="Checkpoint folder.")] = Path("runs/routing"),
     resume: Annotated[bool, typer.Option(help="Continue the run in OUT.")] = False,
+    init: Annotated[str | None, typer.Option(
+        help="Fine-tune: start from this checkpoint (file stem or shipped name, e.g. "
+             "routing-tsp100); its encoder shape overrides --dim/--layers/--heads/--ff-dim."
+    )] = None,
     time_limit: Annotated[float, typer.Option(help="PyVRP seconds per CVRP label.")] = 1.0,
     workers: Annotated[int, typer.Option(help="Labelling processes.")] = 2,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -104,7 +108,8 @@ def train_command(
     config = BQTrainConfig(problem=problem, data=str(data), valid_data=str(valid_data),
                            n_valid=n_valid, dim=dim, layers=layers, heads=heads, ff_dim=ff_dim,
                            batch_size=batch_size, lr=lr, lr_decay=lr_decay, epochs=epochs,
-                           steps_per_epoch=steps_per_epoch, seed=seed, device=device)
+                           steps_per_epoch=steps_per_epoch, seed=seed, device=device,
+                           init=init)
     command = "orlearn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     _, summary = train_bq(config, out, resume=resume, progress=progress, command=command)
     typer.echo(json.dumps(summary, indent=2))

@@ -24,7 +24,7 @@ import json
 import logging
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from orlearn.problems.routing.bq import (
     decode_kp,
     decode_tsp,
     kp_tokens,
+    load_policy,
     routes_length,
     tour_lengths,
     tsp_tokens,
@@ -67,6 +68,11 @@ class BQTrainConfig:
         seed: seeds the model initialisation and the batch sampling.
         device: ``"cpu"``, ``"cuda"`` or None (CUDA when available).
         patience: early stopping on the validation gap (None: off).
+        init: start from the weights of this checkpoint (a file stem such as
+            ``runs/routing/best`` or a shipped name such as ``routing-tsp100``) instead of a
+            random initialisation, i.e. fine-tune it. Its problem must be ``problem``; the
+            encoder shape (dim, layers, heads, ff_dim) is taken from it and overrides the
+            fields above. Optimiser state and the learning-rate schedule start afresh.
     """
 
     problem: str = "tsp"
@@ -86,6 +92,7 @@ class BQTrainConfig:
     seed: int = 0
     device: str | None = None
     patience: int | None = None
+    init: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -271,8 +278,14 @@ def train_bq(
                 f"{name} {getattr(config, name)} holds {ds['manifest']['problem']} data, "
                 f"not {config.problem}"
             )
-    model = BQPolicy(config.problem, config.dim, config.layers, config.heads,
-                     config.ff_dim).to(device)
+    if config.init:
+        model = load_policy(config.init, config.problem, device=device)
+        model.train()
+        shape = model.architecture()["kwargs"]
+        config = replace(config, **{k: shape[k] for k in ("dim", "layers", "heads", "ff_dim")})
+    else:
+        model = BQPolicy(config.problem, config.dim, config.layers, config.heads,
+                         config.ff_dim).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
     sampler = SAMPLERS[config.problem](train, device, rng)

@@ -581,6 +581,26 @@ def test_train_one_epoch_writes_checkpoints(trained, problem):
         load_policy(str(run / "best"), other)
 
 
+def test_train_can_fine_tune_a_checkpoint(trained, datasets, tmp_path):
+    run = trained["tsp"][0]
+    start = {k: v.clone() for k, v in load_policy(str(run / "best"), "tsp").state_dict().items()}
+    # The checkpoint's shape (dim 16, 1 layer) overrides the config's; a tiny learning rate
+    # keeps the weights at the checkpoint's, so training really started from them.
+    config = _config("tsp", *datasets["tsp"], lr=1e-12, init=str(run / "best"))
+    config.dim, config.layers = 32, 2
+    tuned, _ = train_bq(config, tmp_path / "tuned", progress=False)
+    assert tuned.encoder.dim == 16 and tuned.encoder.num_layers == 1
+    for key, value in tuned.state_dict().items():
+        assert torch.allclose(value.cpu(), start[key], atol=1e-6), key
+    written = json.loads((tmp_path / "tuned" / "best.json").read_text())
+    assert written["training"]["init"] == str(run / "best")
+    assert written["training"]["dim"] == 16
+    kp_run = trained["kp"][0]
+    with pytest.raises(CheckpointError, match="KP policy"):
+        train_bq(_config("tsp", *datasets["tsp"], init=str(kp_run / "best")), tmp_path / "x",
+                 progress=False)
+
+
 def test_load_policy_missing_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_policy(str(tmp_path / "nothing"), "tsp")
