@@ -358,6 +358,12 @@ def train_command(
                                                    "(paper: 0.05).")] = 0.05,
     epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 50,
     patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 20,
+    lr: Annotated[float | None, typer.Option(
+        help="Adam learning rate (default: TrainConfig's, the paper's 1e-3).")] = None,
+    decay_patience: Annotated[int | None, typer.Option(
+        help="Epochs without a better validation loss before the learning rate is multiplied "
+             "by 0.2 (default: TrainConfig's, the paper's 10; lower it when only a few epochs "
+             "fit the budget).")] = None,
     workers: Annotated[int, typer.Option(help="Parallel sampling processes.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of sampling and training.")] = 0,
     workdir: Annotated[Path, typer.Option(help="Instances and samples go here.")] = WORKDIR,
@@ -392,8 +398,10 @@ def train_command(
             collect_samples(dist.files(split), root / split, n, workers=workers, seed=seed,
                             query_prob=query_prob, progress=progress)
             dirs.append(root / split)
+    optional = {"lr": lr, "decay_patience": decay_patience}
     config = TrainConfig(epochs=epochs, patience=patience, n_train=samples,
-                         n_valid=valid_samples * n_dist, seed=seed)
+                         n_valid=valid_samples * n_dist, seed=seed,
+                         **{k: v for k, v in optional.items() if v is not None})
     command = " ".join(["orlearn", *sys.argv[1:]])
     model, summary = train_gcnn(train_dirs, valid_dirs, out, config, progress=progress,
                                 resume=resume and (out / "last.json").exists(),

@@ -338,3 +338,29 @@ def test_report_of_imitation_tasks() -> None:
     markdown, table = report(records)
     assert "held-out families" in markdown and "setcover+gisp" in markdown
     assert table["top1"].tolist() == [0.2, 0.4]
+
+
+def test_train_command_on_a_folder_takes_the_optimiser_options(small_instance: Path,
+                                                                tmp_path: Path) -> None:
+    """`orlearn train branching --folder`: samples, trains, and records --lr/--decay-patience."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "dist"
+    for split in ("train", "valid"):
+        (folder / split).mkdir(parents=True)
+        shutil.copy(small_instance, folder / split / small_instance.name)
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "orlearn.cli", "train", "branching", "--folder", str(folder),
+         "--samples", "6", "--valid-samples", "3", "--query-prob", "0.5", "--epochs", "1",
+         "--lr", "0.0005", "--decay-patience", "1", "--workdir", str(tmp_path / "work"),
+         "--out", str(out), "--no-progress"],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "trained 1 epochs on 6 samples" in result.stdout
+    training = json.loads((out / "best.json").read_text())["training"]
+    assert training["lr"] == 0.0005 and training["decay_patience"] == 1
+    assert training["n_train_samples"] == 6 and training["folders"] == [str(folder)]
