@@ -13,8 +13,10 @@ from orlearn.nn.checkpoint import (
     list_pretrained,
     load,
     load_checkpoint,
+    machine_description,
     pretrained_dir,
     save_checkpoint,
+    update_metadata,
 )
 from orlearn.nn.layers import MLP, AttentionEncoder, ReZeroEncoderLayer, count_parameters
 from orlearn.nn.training import (
@@ -61,8 +63,10 @@ __all__ = [
     "list_pretrained",
     "load",
     "load_checkpoint",
+    "machine_description",
     "pretrained_dir",
     "save_checkpoint",
     "seed_everything",
     "torch_generator",
+    "update_metadata",
 ]

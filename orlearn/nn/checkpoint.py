@@ -300,6 +300,59 @@ def save_checkpoint(
     return stem
 
 
+def update_metadata(path: str | os.PathLike[str], updates: Mapping[str, Any]) -> Path:
+    """Merge ``updates`` into the ``metadata`` of an existing checkpoint's JSON.
+
+    For facts known only after training (held-out test accuracy, the machine it ran on):
+    the weights file and its recorded sha256 are left untouched; the JSON is rewritten
+    atomically. Returns the stem.
+
+    Raises:
+        CheckpointError: no checkpoint JSON at ``path``, or it is not a checkpoint document.
+        ConfigError: ``updates`` holds values JSON cannot represent.
+    """
+    _, json_file = checkpoint_paths(path)
+    try:
+        document = json.loads(json_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint JSON {json_file}") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"unreadable checkpoint JSON {json_file}: {exc}") from None
+    if not isinstance(document, dict) or "format_version" not in document:
+        raise CheckpointError(f"{json_file} is not an orlearn checkpoint document")
+    document["metadata"] = {**(document.get("metadata") or {}), **dict(updates)}
+    _atomic_write(json_file, to_json_text(document, "metadata").encode("utf-8"))
+    return json_file.with_suffix("")
+
+
+def machine_description() -> str:
+    """A one-line description of this machine for checkpoint and result records.
+
+    CPU model (from ``/proc/cpuinfo`` where it exists, else :func:`platform.processor`),
+    logical core count, torch's intra-op threads, and the CUDA devices torch sees.
+    """
+    import platform
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    model = model or platform.processor() or platform.machine()
+    parts = [f"{model}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch "
+             "threads"]
+    if torch.cuda.is_available():
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        parts.append("GPU " + ", ".join(names))
+    else:
+        parts.append("no GPU")
+    return "; ".join(parts)
+
+
 def check_state_dict(
     expected: Mapping[str, Tensor],
     found: Mapping[str, Tensor],
@@ -496,6 +549,8 @@ __all__ = [
     "list_pretrained",
     "load",
     "load_checkpoint",
+    "machine_description",
     "pretrained_dir",
     "save_checkpoint",
+    "update_metadata",
 ]

@@ -212,3 +212,27 @@ def test_pretrained_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_pretrained_dir_is_the_package_folder() -> None:
     folder = checkpoint_module.pretrained_dir()
     assert folder.name == "pretrained" and folder.parent.name == "orlearn"
+
+
+def test_update_metadata_merges_and_keeps_the_weights(saved: tuple[Path, MLP],
+                                                      tmp_path: Path) -> None:
+    from orlearn.nn import machine_description, update_metadata
+
+    stem, model = saved
+    weights_before = stem.with_suffix(".safetensors").read_bytes()
+    update_metadata(stem.with_suffix(".json"), {"test": {"top1": 0.5}, "hardware": "toy"})
+    fresh = _mlp(seed=1)
+    _, config = load_checkpoint(stem, fresh)  # the recorded sha256 still matches
+    assert config["metadata"] == {"validation": 0.5, "test": {"top1": 0.5}, "hardware": "toy"}
+    assert stem.with_suffix(".safetensors").read_bytes() == weights_before
+    assert torch.equal(fresh.state_dict()["net.0.weight"], model.state_dict()["net.0.weight"])
+    with pytest.raises(CheckpointError, match="no checkpoint JSON") as error:
+        update_metadata(tmp_path / "missing", {"a": 1})
+    _assert_one_line(error)
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    with pytest.raises(CheckpointError, match="not an orlearn checkpoint"):
+        update_metadata(tmp_path / "other", {"a": 1})
+    with pytest.raises(ConfigError, match="JSON"):
+        update_metadata(stem, {"bad": object()})
+    description = machine_description()
+    assert "logical cores" in description and "\n" not in description

@@ -403,9 +403,12 @@ def train_command(
                          n_valid=valid_samples * n_dist, seed=seed,
                          **{k: v for k, v in optional.items() if v is not None})
     command = " ".join(["orlearn", *sys.argv[1:]])
+    from orlearn.nn import machine_description, update_metadata
+
     model, summary = train_gcnn(train_dirs, valid_dirs, out, config, progress=progress,
                                 resume=resume and (out / "last.json").exists(),
-                                metadata={"command": command},
+                                metadata={"command": command,
+                                          "hardware": machine_description()},
                                 extra_config={"families": families,
                                               "folders": [str(f) for f in folders],
                                               "size": size, "query_prob": query_prob})
@@ -425,6 +428,7 @@ def train_command(
             acc = accuracy(model, SampleDataset(sample_files(folder_)[:test_samples]))
             record["test"][fam] = acc
             typer.echo(f"test {fam} ({test_samples} held-out samples): {fmt(acc)}")
+        update_metadata(out / "best", {"test": record["test"], "n_test": test_samples})
     (out / "result.json").write_text(json.dumps(record, indent=2, default=str))
 
 

@@ -361,6 +361,8 @@ def test_train_command_on_a_folder_takes_the_optimiser_options(small_instance: P
         capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "trained 1 epochs on 6 samples" in result.stdout
-    training = json.loads((out / "best.json").read_text())["training"]
+    document = json.loads((out / "best.json").read_text())
+    training = document["training"]
+    assert "logical cores" in document["metadata"]["hardware"]
     assert training["lr"] == 0.0005 and training["decay_patience"] == 1
     assert training["n_train_samples"] == 6 and training["folders"] == [str(folder)]
