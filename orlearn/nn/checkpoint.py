@@ -159,22 +159,8 @@ def write_tensor_pair(
     return weights_file.with_suffix("")
 
 
-def read_tensor_pair(
-    path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu"
-) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """Read and verify a ``<stem>.safetensors`` + ``<stem>.json`` pair.
-
-    Raises :class:`CheckpointError` when a file is missing, the JSON is malformed or from a
-    newer format, the sha256 recorded in the JSON does not match the weights file, or
-    safetensors cannot parse the weights. Tensors are returned on ``map_location``.
-    """
-    weights_file, json_file = checkpoint_paths(path)
-    for file in (json_file, weights_file):
-        if not file.is_file():
-            raise CheckpointError(
-                f"checkpoint file {file} not found (a checkpoint is a pair "
-                f"{weights_file.name} + {json_file.name}; check the path or re-save it)"
-            )
+def _read_document(json_file: Path) -> dict[str, Any]:
+    """Parse a checkpoint's JSON and check it is an orlearn checkpoint of a readable format."""
     try:
         document = json.loads(json_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -192,6 +178,26 @@ def read_tensor_pair(
             f"{json_file} has format_version {version!r}; this orlearn reads up to "
             f"{FORMAT_VERSION} (upgrade orlearn)"
         )
+    return document
+
+
+def read_tensor_pair(
+    path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu"
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Read and verify a ``<stem>.safetensors`` + ``<stem>.json`` pair.
+
+    Raises :class:`CheckpointError` when a file is missing, the JSON is malformed or from a
+    newer format, the sha256 recorded in the JSON does not match the weights file, or
+    safetensors cannot parse the weights. Tensors are returned on ``map_location``.
+    """
+    weights_file, json_file = checkpoint_paths(path)
+    for file in (json_file, weights_file):
+        if not file.is_file():
+            raise CheckpointError(
+                f"checkpoint file {file} not found (a checkpoint is a pair "
+                f"{weights_file.name} + {json_file.name}; check the path or re-save it)"
+            )
+    document = _read_document(json_file)
     blob = weights_file.read_bytes()
     expected = document["weights"].get("sha256")
     actual = hashlib.sha256(blob).hexdigest()
@@ -308,18 +314,14 @@ def update_metadata(path: str | os.PathLike[str], updates: Mapping[str, Any]) ->
     atomically. Returns the stem.
 
     Raises:
-        CheckpointError: no checkpoint JSON at ``path``, or it is not a checkpoint document.
+        CheckpointError: no checkpoint JSON at ``path``, or it is not a checkpoint document
+            (the checks of :func:`read_tensor_pair`).
         ConfigError: ``updates`` holds values JSON cannot represent.
     """
     _, json_file = checkpoint_paths(path)
-    try:
-        document = json.loads(json_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint JSON {json_file}") from None
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"unreadable checkpoint JSON {json_file}: {exc}") from None
-    if not isinstance(document, dict) or "format_version" not in document:
-        raise CheckpointError(f"{json_file} is not an orlearn checkpoint document")
+    if not json_file.is_file():
+        raise CheckpointError(f"no checkpoint JSON {json_file} (check the path)")
+    document = _read_document(json_file)
     document["metadata"] = {**(document.get("metadata") or {}), **dict(updates)}
     _atomic_write(json_file, to_json_text(document, "metadata").encode("utf-8"))
     return json_file.with_suffix("")
