@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -266,6 +265,7 @@ def train_bq(
 
     Returns the model (best validation weights) and a summary with the validation gap.
     """
+    from orlearn.nn.checkpoint import machine_description
     from orlearn.nn.training import fit, get_device, seed_everything
 
     device = get_device(config.device)
@@ -325,16 +325,10 @@ def train_bq(
         "epochs": history.epochs_done,
         "seconds": time.perf_counter() - started,
         "device": str(device),
-        "hardware": _hardware(device),
+        "hardware": machine_description(),
     }
     (Path(out_dir) / "summary.json").write_text(json.dumps(summary, indent=2))
     return model, summary
-
-
-def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
 __all__ = [
