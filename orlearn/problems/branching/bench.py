@@ -11,7 +11,9 @@ limit, as in the paper's shifted geometric means).
 Imitation tasks (``method="imitation"``): collect (or reuse) strong-branching samples of the
 training families, train a GCNN on ``n_samples`` of them, and report top-1 accuracy on the
 held-out samples of the evaluated family (objective, sense max). ``branching-mixed`` compares
-one family against a mix with the same number of samples.
+one family against a mix with the same number of samples, over several training seeds; the
+report pairs the two on the same test samples (difference of top-1, standard error clustered
+by instance, one-sided p).
 
 :func:`report` turns a suite's records into the table of the paper: 1-shifted geometric mean
 of solve time and node count per family and method, and wins (fastest solve among methods on
@@ -20,6 +22,7 @@ an instance and seed).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -139,17 +142,26 @@ def _run_imitation(task: Any) -> TaskOutcome:
     workdir = Path(o.get("workdir", WORKDIR))
     train_families = list(o["train"])
     n_samples = int(o["n_samples"])
+    n_valid = int(o.get("n_valid", 100))  # in all, split equally like the training samples
+    n_test = int(o.get("n_test", 200))
     per = -(-n_samples // len(train_families))
+    per_valid = -(-n_valid // len(train_families))
     collect = {"workdir": workdir, "workers": int(o.get("workers", 1)),
                "query_prob": float(o.get("query_prob", 0.05))}
     start = time.perf_counter()
     train_dirs = [ensure_samples(f, size, "train", per, **collect) for f in train_families]
-    valid_dirs = [ensure_samples(f, size, "valid", int(o.get("n_valid", 100)), **collect)
+    valid_dirs = [ensure_samples(f, size, "valid", per_valid, **collect)
                   for f in train_families]
-    eval_dir = ensure_samples(o["eval"], size, "test", int(o.get("n_test", 200)), **collect)
+    eval_dir = ensure_samples(o["eval"], size, "test", n_test, **collect)
+    optional = {k: int(o[k]) for k in ("decay_patience",) if k in o}
     config = TrainConfig(epochs=int(o.get("epochs", 30)), patience=int(o.get("patience", 20)),
-                         n_train=n_samples, n_valid=int(o.get("n_valid", 100)), seed=task.seed)
-    run = workdir / "runs" / f"{'+'.join(train_families)}_{n_samples}_{task.seed}"
+                         n_train=n_samples, n_valid=n_valid, seed=task.seed, **optional)
+    # the run is shared by the tasks with the same training set and hyper-parameters
+    settings = json.dumps({k: o.get(k) for k in ("size", "n_valid", "epochs", "patience",
+                                                 "decay_patience", "query_prob")},
+                          sort_keys=True)
+    tag = hashlib.sha256(settings.encode()).hexdigest()[:8]
+    run = workdir / "runs" / f"{'+'.join(train_families)}_{n_samples}_{task.seed}_{tag}"
     if (run / "best.json").exists():  # the same training set was trained on by another task
         from orlearn.problems.branching.model import load_policy
 
@@ -158,11 +170,31 @@ def _run_imitation(task: Any) -> TaskOutcome:
                    "epochs": saved["metadata"].get("epochs")}
     else:
         model, summary = train_gcnn(train_dirs, valid_dirs, run, config, progress=False)
-    test = accuracy(model, SampleDataset(sample_files(eval_dir)[: int(o.get("n_test", 200))]))
+    files = sample_files(eval_dir)[:n_test]
+    test = accuracy(model, SampleDataset(files), per_sample=True)
+    hits = test.pop("top1_hits")
     return TaskOutcome(objective=test["top1"], feasible=True,
                        time=time.perf_counter() - start,
                        extra={"test": test, "valid": summary["valid"], "train": train_families,
-                              "eval": o["eval"], "epochs": summary["epochs"]})
+                              "eval": o["eval"], "epochs": summary["epochs"],
+                              "n_test": len(files), "top1_hits": hits,
+                              "test_instances": _sample_instances(files)})
+
+
+def _sample_instances(files: list[Path]) -> list[str]:
+    """The instance each sample was recorded on (from its episode's marker), for standard
+    errors clustered by instance: samples of one B&B tree are not independent."""
+    names: dict[Path, str] = {}
+    out = []
+    for f in files:
+        marker = f.parent.with_suffix(".json")
+        if marker not in names:
+            try:
+                names[marker] = Path(json.loads(marker.read_text())["instance"]).name
+            except (OSError, ValueError, KeyError):
+                names[marker] = f.parent.name  # no marker: the episode stands for its instance
+        out.append(names[marker])
+    return out
 
 
 def _solve_tasks(families: tuple[str, ...], sizes: tuple[str, ...], n_instances: int,
@@ -213,20 +245,21 @@ def easy_suite(seed: int = 0) -> Suite:
 
 
 def mixed_suite(seed: int = 0) -> Suite:
-    """Imitation with scarce data (200 training samples, 10 epochs): a GCNN trained on set
-    cover alone vs one trained on a mix of the other families (an equal share each), top-1
-    accuracy on each held-out family's 60 test samples."""
+    """Imitation with scarce data (400 training samples): a GCNN trained on set cover alone
+    vs one trained on an equal share of the other families, each evaluated on a family that
+    is in neither training set (top-1 on 300 held-out test samples of that family); three
+    training seeds each. The report pairs the two models on the same test samples."""
     from orlearn.bench import Suite, Task
 
-    base = {"size": "easy", "n_samples": 200, "n_valid": 30, "n_test": 60, "epochs": 10,
-            "query_prob": 0.3, "workers": 2}
+    base = {"size": "easy", "n_samples": 400, "n_valid": 120, "n_test": 300, "epochs": 20,
+            "patience": 6, "decay_patience": 3, "query_prob": 0.3, "workers": 2}
     tasks = []
     for held_out in MIX_FAMILIES[1:]:
         mix = [f for f in MIX_FAMILIES if f != held_out]
         for label, train in (("single", ["setcover"]), ("mix", mix)):
-            tasks.append(Task("branching", f"imitation-{label}-eval-{held_out}", "imitation",
-                              options={**base, "train": train, "eval": held_out},
-                              seed=seed, sense="max"))
+            tasks += [Task("branching", f"imitation-{label}-eval-{held_out}", "imitation",
+                           options={**base, "train": train, "eval": held_out},
+                           seed=seed + s, sense="max") for s in range(3)]
     return Suite("branching-mixed", tasks, "branching: single vs mixed-distribution training")
 
 
@@ -273,7 +306,8 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
 
 
 def _imitation_report(records: list[dict[str, Any]]) -> tuple[str, Any]:
-    """Top-k accuracy on held-out families of the imitation tasks (single vs mix)."""
+    """Top-k accuracy on held-out families of the imitation tasks (single vs mix): mean and
+    std over training seeds, then the paired top-1 difference mix - single per family."""
     import pandas as pd
 
     from orlearn.bench.report import markdown_table
@@ -285,15 +319,96 @@ def _imitation_report(records: list[dict[str, Any]]) -> tuple[str, Any]:
         extra = r.get("extra") or {}
         test = extra.get("test") or {}
         rows.append({"eval": extra.get("eval"), "train": "+".join(extra.get("train") or []),
+                     "seed": r.get("seed", 0), "hits": extra.get("top1_hits"),
+                     "instances": extra.get("test_instances"),
                      **{k: test.get(k) for k in ("top1", "top3", "top5", "top10")}})
     if not rows:
         return "", pd.DataFrame()
-    table = pd.DataFrame(rows)
-    cells = [[str(row.eval), str(row.train), f"{row.top1:.1%}", f"{row.top3:.1%}",
-              f"{row.top5:.1%}", f"{row.top10:.1%}"] for row in table.itertuples(index=False)]
-    header = ["evaluated on", "trained on", "top-1", "top-3", "top-5", "top-10"]
-    return (markdown_table(header, cells, "Branching: imitation accuracy on held-out families"),
-            table)
+    frame = pd.DataFrame(rows)
+    table = frame.groupby(["eval", "train"], sort=False).agg(
+        seeds=("seed", "size"), **{f"{k}": (k, "mean") for k in ("top1", "top3", "top5",
+                                                                  "top10")},
+        top1_std=("top1", lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0),
+    ).reset_index()
+    cells = [[str(row.eval), str(row.train), str(row.seeds),
+              f"{row.top1:.1%} +- {row.top1_std:.1%}", f"{row.top3:.1%}", f"{row.top5:.1%}",
+              f"{row.top10:.1%}"] for row in table.itertuples(index=False)]
+    header = ["evaluated on", "trained on", "seeds", "top-1 (mean +- std over seeds)",
+              "top-3", "top-5", "top-10"]
+    text = markdown_table(header, cells, "Branching: imitation accuracy on held-out families")
+    comparison = imitation_comparison(frame)
+    if comparison:
+        cells = [[c["eval"], str(c["seeds"]), str(c["samples"]), str(c["instances"]),
+                  f"{c['single']:.1%}", f"{c['mix']:.1%}", f"{100 * c['diff']:+.1f}",
+                  f"{100 * c['se']:.1f}", f"{c['p']:.3f}"] for c in comparison]
+        header = ["held-out family", "seeds", "test samples", "instances", "single top-1",
+                  "mix top-1", "mix - single (points)", "se (by instance)",
+                  "one-sided p (mix better)"]
+        text += "\n\n" + markdown_table(header, cells, "Branching: mix vs single, paired on "
+                                                       "the same test samples")
+    return text, table
+
+
+def imitation_comparison(frame: Any) -> list[dict[str, Any]]:
+    """Per held-out family, the top-1 difference mix - single on the same test samples.
+
+    Each sample's hit is averaged over the training seeds of each model; the difference's
+    standard error is clustered by the instance the sample was recorded on (samples of one
+    branch-and-bound tree are correlated), and p is the one-sided normal p-value of "mix
+    better". A last row ``all`` pools the families (mean of their differences). Families
+    whose records lack per-sample hits, or whose two models saw different samples, are left
+    out."""
+    from scipy.stats import norm
+
+    out: list[dict[str, Any]] = []
+    for family, group in frame.groupby("eval", sort=False):
+        models = {}
+        for train, runs in group.groupby("train", sort=False):
+            hits = [h for h in runs["hits"] if h is not None]
+            if len(hits) != len(runs) or len({len(h) for h in hits}) != 1:
+                break
+            models[train] = (np.mean(np.asarray(hits, float), axis=0),
+                             runs["instances"].iloc[0], len(runs))
+        single = [t for t in models if "+" not in t]
+        mix = [t for t in models if "+" in t]
+        if len(single) != 1 or len(mix) != 1:
+            continue
+        (s_hits, s_inst, s_seeds), (m_hits, m_inst, m_seeds) = models[single[0]], models[mix[0]]
+        if s_inst is None or list(s_inst) != list(m_inst) or len(s_hits) == 0:
+            continue
+        diff = m_hits - s_hits
+        out.append({"eval": str(family), "seeds": min(s_seeds, m_seeds), "samples": len(diff),
+                    "instances": len(set(s_inst)), "single": float(s_hits.mean()),
+                    "mix": float(m_hits.mean()), "diff": float(diff.mean()),
+                    "se": clustered_se(diff, list(s_inst))})
+    if len(out) > 1:
+        out.append({"eval": "all", "seeds": min(c["seeds"] for c in out),
+                    "samples": sum(c["samples"] for c in out),
+                    "instances": sum(c["instances"] for c in out),
+                    **{k: float(np.mean([c[k] for c in out])) for k in ("single", "mix",
+                                                                         "diff")},
+                    "se": float(np.sqrt(sum(c["se"] ** 2 for c in out)) / len(out))})
+    for c in out:
+        c["p"] = float(norm.sf(c["diff"] / c["se"])) if c["se"] > 0 else (
+            0.0 if c["diff"] > 0 else 1.0)
+    return out
+
+
+def clustered_se(values: Any, clusters: list[Any]) -> float:
+    """Standard error of the mean of ``values`` with observations correlated within
+    ``clusters`` (the sandwich estimator with the G/(G-1) correction)."""
+    x = np.asarray(values, float)
+    n = len(x)
+    if n < 2:
+        return 0.0
+    resid = x - x.mean()
+    sums: dict[Any, float] = {}
+    for r, g in zip(resid, clusters, strict=True):
+        sums[g] = sums.get(g, 0.0) + float(r)
+    groups = len(sums)
+    if groups < 2:
+        return float(np.std(x, ddof=1) / np.sqrt(n))
+    return float(np.sqrt(groups / (groups - 1) * sum(v * v for v in sums.values())) / n)
 
 
 def generate_command(
@@ -432,5 +547,6 @@ def train_command(
     (out / "result.json").write_text(json.dumps(record, indent=2, default=str))
 
 
-__all__ = ["easy_suite", "gasse_suite", "generate_command", "mixed_suite", "quick_suite",
+__all__ = ["clustered_se", "easy_suite", "gasse_suite", "generate_command",
+           "imitation_comparison", "mixed_suite", "quick_suite",
            "report", "run_task", "shifted_geomean", "train_command"]

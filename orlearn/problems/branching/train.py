@@ -97,12 +97,14 @@ def topk_hits(logits: Tensor, scores: Tensor, ks: Sequence[int] = TOPK) -> dict[
 
 @torch.no_grad()
 def accuracy(model: GCNN, dataset: SampleDataset, batch_size: int = 32,
-             ks: Sequence[int] = TOPK) -> dict[str, float]:
-    """Mean loss and top-k accuracies of ``model`` on ``dataset``."""
+             ks: Sequence[int] = TOPK, *, per_sample: bool = False) -> dict[str, Any]:
+    """Mean loss and top-k accuracies of ``model`` on ``dataset``; with ``per_sample``, also
+    ``top1_hits``: 1 or 0 per sample, in the dataset's order (for paired comparisons)."""
     from torch_geometric.loader import DataLoader
 
     model.eval()
     hits = {k: 0.0 for k in ks}
+    top1: list[int] = []
     loss, n = 0.0, 0
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
         logits, scores = candidate_tensors(model, batch)
@@ -110,9 +112,14 @@ def accuracy(model: GCNN, dataset: SampleDataset, batch_size: int = 32,
                                                         reduction="sum"))
         for k, hit in topk_hits(logits, scores, ks).items():
             hits[k] += float(hit.sum())
+        if per_sample:
+            top1 += topk_hits(logits, scores, (1,))[1].int().tolist()
         n += logits.shape[0]
     n = max(n, 1)
-    return {"loss": loss / n, **{f"top{k}": hits[k] / n for k in ks}}
+    result: dict[str, Any] = {"loss": loss / n, **{f"top{k}": hits[k] / n for k in ks}}
+    if per_sample:
+        result["top1_hits"] = top1
+    return result
 
 
 def train_gcnn(

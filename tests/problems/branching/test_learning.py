@@ -338,6 +338,30 @@ def test_report_of_imitation_tasks() -> None:
     markdown, table = report(records)
     assert "held-out families" in markdown and "setcover+gisp" in markdown
     assert table["top1"].tolist() == [0.2, 0.4]
+    assert "paired" not in markdown  # records without per-sample hits: no comparison
+
+
+def test_imitation_report_pairs_the_models_on_the_same_samples() -> None:
+    """Seeds are averaged per sample; the difference's se is clustered by instance."""
+    from orlearn.problems.branching.bench import clustered_se, report
+
+    instances = ["a", "a", "b", "b"]
+    runs = {("setcover",): [[1, 0, 0, 0], [1, 1, 0, 0]],
+            ("setcover", "gisp"): [[1, 1, 1, 0], [1, 1, 1, 1]]}
+    records = [{"method": "imitation", "status": "ok", "seed": seed, "extra": {
+        "eval": "indset", "train": list(train), "top1_hits": hits, "test_instances": instances,
+        "test": {k: sum(hits) / 4 for k in ("top1", "top3", "top5", "top10")}}}
+        for train, seed_hits in runs.items() for seed, hits in enumerate(seed_hits)]
+    markdown, table = report(records)
+    assert table["seeds"].tolist() == [2, 2]
+    assert table["top1"].tolist() == pytest.approx([0.375, 0.875])
+    assert "paired" in markdown and "+50.0" in markdown
+    # per-sample differences (seed means): 0, 0.5, 1, 0.5 -> clusters a: -0.5+0, b: +0.5+0
+    diff = [0.0, 0.5, 1.0, 0.5]
+    assert clustered_se(diff, instances) == pytest.approx(math.sqrt(2 * 0.5) / 4)
+    # one cluster per sample is the usual standard error
+    assert clustered_se(diff, list("wxyz")) == pytest.approx(
+        float(np.std(diff, ddof=1)) / 2)
 
 
 def test_train_command_on_a_folder_takes_the_optimiser_options(small_instance: Path,
