@@ -134,7 +134,7 @@ def _run_imitation(task: Any) -> TaskOutcome:
     import time
 
     from orlearn.bench import TaskOutcome
-    from orlearn.problems.branching.data import SampleDataset, sample_files
+    from orlearn.problems.branching.data import SampleDataset, sample_files, sample_instances
     from orlearn.problems.branching.train import TrainConfig, accuracy, train_gcnn
 
     o = dict(task.options)
@@ -178,23 +178,7 @@ def _run_imitation(task: Any) -> TaskOutcome:
                        extra={"test": test, "valid": summary["valid"], "train": train_families,
                               "eval": o["eval"], "epochs": summary["epochs"],
                               "n_test": len(files), "top1_hits": hits,
-                              "test_instances": _sample_instances(files)})
-
-
-def _sample_instances(files: list[Path]) -> list[str]:
-    """The instance each sample was recorded on (from its episode's marker), for standard
-    errors clustered by instance: samples of one B&B tree are not independent."""
-    names: dict[Path, str] = {}
-    out = []
-    for f in files:
-        marker = f.parent.with_suffix(".json")
-        if marker not in names:
-            try:
-                names[marker] = Path(json.loads(marker.read_text())["instance"]).name
-            except (OSError, ValueError, KeyError):
-                names[marker] = f.parent.name  # no marker: the episode stands for its instance
-        out.append(names[marker])
-    return out
+                              "test_instances": sample_instances(files)})
 
 
 def _solve_tasks(families: tuple[str, ...], sizes: tuple[str, ...], n_instances: int,

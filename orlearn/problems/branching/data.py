@@ -193,6 +193,24 @@ def sample_files(folder: str | os.PathLike[str]) -> list[Path]:
     return files
 
 
+def sample_instances(files: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The instance (file name) each sample of :func:`sample_files` was recorded on, read from
+    its episode's marker, for statistics clustered by instance: the samples of one
+    branch-and-bound tree are not independent. A sample whose marker cannot be read counts
+    its episode as its instance."""
+    names: dict[Path, str] = {}
+    out = []
+    for f in files:
+        marker = Path(f).parent.with_suffix(".json")
+        if marker not in names:
+            try:
+                names[marker] = Path(json.loads(marker.read_text())["instance"]).name
+            except (OSError, ValueError, KeyError):
+                names[marker] = marker.stem
+        out.append(names[marker])
+    return out
+
+
 def load_sample(path: str | os.PathLike[str]) -> BipartiteData:
     """Read one ``.npz`` sample as :class:`BipartiteData` with ``candidate_scores``."""
     try:
@@ -224,4 +242,5 @@ class SampleDataset(torch.utils.data.Dataset):
         return data
 
 
-__all__ = ["SampleDataset", "collect_samples", "load_sample", "sample_files"]
+__all__ = ["SampleDataset", "collect_samples", "load_sample", "sample_files",
+           "sample_instances"]

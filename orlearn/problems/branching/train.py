@@ -110,10 +110,11 @@ def accuracy(model: GCNN, dataset: SampleDataset, batch_size: int = 32,
         logits, scores = candidate_tensors(model, batch)
         loss += float(torch.nn.functional.cross_entropy(logits, scores.argmax(dim=1),
                                                         reduction="sum"))
-        for k, hit in topk_hits(logits, scores, ks).items():
-            hits[k] += float(hit.sum())
+        batch_hits = topk_hits(logits, scores, (*ks, 1) if per_sample else ks)
+        for k in ks:
+            hits[k] += float(batch_hits[k].sum())
         if per_sample:
-            top1 += topk_hits(logits, scores, (1,))[1].int().tolist()
+            top1 += batch_hits[1].int().tolist()
         n += logits.shape[0]
     n = max(n, 1)
     result: dict[str, Any] = {"loss": loss / n, **{f"top{k}": hits[k] / n for k in ks}}

@@ -274,6 +274,9 @@ def test_samples_collection_training_and_accuracy(small_instance: Path, tmp_path
     assert again["new_episodes"] == 0 and again["samples"] == first["samples"]
     collect_samples(files, tmp_path / "valid", 4, query_prob=0.5, max_per_episode=4, seed=1,
                     progress=False)
+    from orlearn.problems.branching.data import sample_instances
+
+    assert set(sample_instances(sample_files(tmp_path / "train"))) == {small_instance.name}
     data = load_sample(sample_files(tmp_path / "train")[0])
     assert data.var_x.shape[1] == 19 and data.candidate_scores.shape == data.candidates.shape
     _model, summary = train_gcnn([tmp_path / "train"], [tmp_path / "valid"], tmp_path / "run",
