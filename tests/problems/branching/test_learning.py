@@ -324,6 +324,43 @@ def test_shifted_geomean_and_report() -> None:
         shifted_geomean([1, 4]))
 
 
+def test_report_pairs_gcnn_with_each_rule_on_the_same_runs() -> None:
+    """Geometric mean of paired (x + 1) ratios; nodes only where both solved; se by instance."""
+    import pandas as pd
+
+    from orlearn.problems.branching.bench import clustered_se, report, solve_comparison
+
+    # (instance, seed): gcnn (time, nodes, solved), pscost (time, nodes, solved)
+    runs = {("a", 0): ((1.0, 3, True), (3.0, 7, True)),
+            ("a", 1): ((3.0, 1, True), (1.0, 3, True)),
+            ("b", 0): ((7.0, 15, True), (1.0, 1, True)),
+            ("b", 1): ((9.0, 50, False), (4.0, 9, True))}  # gcnn stopped on its limit
+    records = [{"method": method, "status": "ok", "instance": inst, "seed": seed,
+                "time": run[0], "params": {"index": 0},
+                "extra": {"family": "setcover", "size": "easy", "nodes": run[1],
+                          "scip_status": "optimal" if run[2] else "timelimit"}}
+               for (inst, seed), pair in runs.items()
+               for method, run in zip(("gcnn", "pscost"), pair, strict=True)]
+    markdown, _ = report(records)
+    assert "gcnn vs" in markdown
+    frame = pd.DataFrame([{"family": "setcover", "size": "easy", "instance": r["instance"],
+                           "seed": r["seed"], "method": r["method"], "time": r["time"],
+                           "nodes": r["extra"]["nodes"],
+                           "solved": r["extra"]["scip_status"] == "optimal"}
+                          for r in records])
+    (entry,) = solve_comparison(frame)
+    assert entry["baseline"] == "pscost" and entry["pairs"] == 4 and entry["instances"] == 2
+    time_logs = [math.log(2 / 4), math.log(4 / 2), math.log(8 / 2), math.log(10 / 5)]
+    assert entry["time"] == pytest.approx(math.exp(np.mean(time_logs)))
+    se = clustered_se(time_logs, ["a", "a", "b", "b"])
+    assert entry["time_ci"] == pytest.approx((math.exp(np.mean(time_logs) - 1.96 * se),
+                                              math.exp(np.mean(time_logs) + 1.96 * se)))
+    node_logs = [math.log(4 / 8), math.log(2 / 4), math.log(16 / 2)]  # not the stopped run
+    assert entry["node_pairs"] == 3
+    assert entry["nodes"] == pytest.approx(math.exp(np.mean(node_logs)))
+    assert f"{entry['nodes']:.2f}" in markdown
+
+
 def test_sampling_instances_solved_at_the_root_is_an_error(tmp_path: Path) -> None:
     from orlearn.problems.branching.data import collect_samples
 
