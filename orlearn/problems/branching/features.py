@@ -20,8 +20,11 @@ monotone rescaling of [0, 1]. The GCNN standardises every feature with statistic
 training set (:class:`orlearn.problems.branching.model.GCNN`).
 
 Only mainline PySCIPOpt calls are used: ``getLPColsData``, ``getLPRowsData``, ``getColRedCost``,
-``getRowDualSol``, ``getRowLPActivity``, ``Column.getBasisStatus/getAge/getPrimsol/getLb/getUb``,
-``Row.getCols/getVals/getNorm/getLhs/getRhs/getConstant/getAge``, ``Variable.getAvgSol``.
+``getRowDualSol``, ``getRowLPActivity``, ``getSolVal``, ``getNSolsFound``,
+``Column.getBasisStatus/getAge/getPrimsol/getLb/getUb``,
+``Row.getCols/getVals/getNorm/getLhs/getRhs/getConstant/getAge``, ``Variable.getAvgSol``. Per
+node, each is called once per column or row through ``map`` (a C-level loop); what does not
+change between nodes is cached for the solve (:class:`_LPCache`).
 
 The graph is returned as :class:`BipartiteState` (numpy) and turned into a PyTorch Geometric
 :class:`BipartiteData`, whose batching offsets constraint indices, variable indices and the
@@ -31,6 +34,7 @@ candidate indices by the right node counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,6 +90,36 @@ class BipartiteState:
         return int(self.cons_features.shape[0])
 
 
+def _read(getter: Any, items: list[Any]) -> np.ndarray:
+    """``getter(item)`` of every item as float64: one C-level loop (``map``), no tuples."""
+    return np.fromiter(map(getter, items), dtype=np.float64, count=len(items))
+
+
+@dataclass
+class _ColumnBlock:
+    """Static data of one LP column list: per column its variable, type index, objective
+    coefficient and name."""
+
+    variables: list[Any]
+    vtype: np.ndarray
+    obj: np.ndarray
+    names: tuple[str, ...]
+
+
+@dataclass
+class _RowBlock:
+    """Static data of one LP row list: the rows with nonzeros (``kept``, their positions in
+    the list), with their column positions and coefficients, norm, constant, objective
+    cosine and nonzero count."""
+
+    kept: list[Any]
+    statics: list[tuple[np.ndarray, np.ndarray, float, float, float]]
+    norm: np.ndarray
+    const: np.ndarray
+    cosine: np.ndarray
+    sizes: np.ndarray
+
+
 class _LPCache:
     """What does not change between the nodes of one solve, read once.
 
@@ -93,6 +127,8 @@ class _LPCache:
     * Per row: column positions, coefficients, norm, constant and objective cosine (a row's
       coefficients do not change during the search; with cuts at the root only, every node
       after the root reuses them).
+    * The incumbent's value and the average solution value of every column's variable,
+      reused until SCIP finds another solution (``getNSolsFound``).
     * The edge list of the last row set with its finite sides, reused while the LP's rows
       and their finite sides stay the same.
 
@@ -105,32 +141,64 @@ class _LPCache:
         self.cols: dict[Any, tuple[Any, int, float, str]] = {}
         self.rows: dict[Any, tuple[np.ndarray, np.ndarray, float, float, float]] = {}
         self.obj_norm: float | None = None
-        self.edges: tuple[Any, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self.edges: tuple[_RowBlock, bytes, tuple[np.ndarray, np.ndarray]] | None = None
         # The last node's LP columns and rows with what was read for them: consecutive nodes
         # usually share the whole LP, and comparing the two lists (pointer by pointer) is
         # cheaper than one dictionary lookup per column and row.
         self.last_cols: list[Any] = []
-        self.last_static: tuple[list[Any], np.ndarray, np.ndarray] | None = None
+        self.last_block: _ColumnBlock | None = None
         self.last_rows: list[Any] = []
-        self.last_entries: list[Any] = []
+        self.last_row_block: _RowBlock | None = None
+        self.last_incumbent: tuple[int, _ColumnBlock, np.ndarray, np.ndarray] | None = None
 
-    def columns(self, cols: list[Any]) -> tuple[list[Any], np.ndarray, np.ndarray]:
-        """Static data of ``cols``: the column entries, type indices and objective."""
-        if self.last_static is None or cols != self.last_cols:
+    def columns(self, cols: list[Any]) -> _ColumnBlock:
+        """Static data of ``cols`` (see :class:`_ColumnBlock`)."""
+        if self.last_block is None or cols != self.last_cols:
             static = [self.column(col) for col in cols]
-            vtype = np.fromiter((entry[1] for entry in static), dtype=np.int64,
-                                count=len(static))
-            obj = np.fromiter((entry[2] for entry in static), dtype=np.float64,
-                              count=len(static))
-            self.last_cols, self.last_static = cols, (static, vtype, obj)
-        return self.last_static
+            self.last_cols = cols
+            self.last_block = _ColumnBlock(
+                variables=[entry[0] for entry in static],
+                vtype=np.fromiter((entry[1] for entry in static), dtype=np.int64,
+                                  count=len(static)),
+                obj=np.fromiter((entry[2] for entry in static), dtype=np.float64,
+                                count=len(static)),
+                names=tuple(entry[3] for entry in static))
+        return self.last_block
 
-    def row_entries(self, rows: list[Any], obj: np.ndarray) -> list[Any]:
-        """``(key, static data)`` of every row of ``rows`` (see :meth:`row`)."""
-        if rows != self.last_rows or (not self.last_entries and rows):
-            self.last_entries = [self.row(row, obj) for row in rows]
+    def incumbent(self, model: pyscipopt.Model, block: _ColumnBlock
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Incumbent value and average solution value of every column's variable (zeros
+        before the first solution)."""
+        found = int(model.getNSolsFound())
+        last = self.last_incumbent
+        if last is not None and last[0] == found and last[1] is block:
+            return last[2], last[3]
+        n = len(block.variables)
+        if model.getNSols() > 0:
+            best = model.getBestSol()
+            inc = np.fromiter(map(model.getSolVal, repeat(best, n), block.variables),
+                              dtype=np.float64, count=n)
+            avg_inc = _read(type(block.variables[0]).getAvgSol, block.variables)
+        else:
+            inc = avg_inc = np.zeros(n)
+        self.last_incumbent = (found, block, inc, avg_inc)
+        return inc, avg_inc
+
+    def row_block(self, rows: list[Any], obj: np.ndarray) -> _RowBlock:
+        """Static data of ``rows`` (see :class:`_RowBlock` and :meth:`row`)."""
+        if self.last_row_block is None or rows != self.last_rows:
+            entries = [self.row(row, obj) for row in rows]
+            kept = [i for i, (_, entry) in enumerate(entries) if entry[2] > 0 and entry[0].size]
+            statics = [entries[i][1] for i in kept]
+            count = len(kept)
             self.last_rows = rows
-        return self.last_entries
+            self.last_row_block = _RowBlock(
+                kept=[rows[i] for i in kept], statics=statics,
+                norm=np.fromiter((e[2] for e in statics), dtype=np.float64, count=count),
+                const=np.fromiter((e[3] for e in statics), dtype=np.float64, count=count),
+                cosine=np.fromiter((e[4] for e in statics), dtype=np.float64, count=count),
+                sizes=np.fromiter((e[0].size for e in statics), dtype=np.int64, count=count))
+        return self.last_row_block
 
     def column(self, col: Any) -> tuple[Any, int, float, str]:
         cached = self.cols.get(col)
@@ -173,29 +241,22 @@ def extract_state(model: pyscipopt.Model, cache: _LPCache | None = None) -> Bipa
     cache = cache if cache is not None else _LPCache()
     n_lps = float(model.getNLPs())
     inf = float(model.infinity())
-    best = model.getBestSol() if model.getNSols() > 0 else None
 
-    static, vtype, obj = cache.columns(cols)
-    red_cost = model.getColRedCost
-    dynamic = np.array([(col.getLb(), col.getUb(), col.getPrimsol(), red_cost(col),
-                         col.getAge()) for col in cols], dtype=np.float64).reshape(n_cols, 5)
-    lb, ub, sol, redcost, age = dynamic.T
-    basis = np.fromiter((_BASIS.get(col.getBasisStatus(), 3) for col in cols), dtype=np.int64,
-                        count=n_cols)
-    if best is not None:
-        sol_val = model.getSolVal
-        inc = np.fromiter((sol_val(best, entry[0]) for entry in static), dtype=np.float64,
-                          count=n_cols)
-        avg_inc = np.fromiter((entry[0].getAvgSol() for entry in static), dtype=np.float64,
-                              count=n_cols)
-    else:
-        inc = avg_inc = np.zeros(n_cols)
+    block = cache.columns(cols)
+    vtype, obj = block.vtype, block.obj
+    column = type(cols[0])
+    lb, ub, sol = _read(column.getLb, cols), _read(column.getUb, cols), _read(column.getPrimsol,
+                                                                             cols)
+    redcost, age = _read(model.getColRedCost, cols), _read(column.getAge, cols)
+    basis = np.fromiter(map(_BASIS.get, map(column.getBasisStatus, cols), repeat(3)),
+                        dtype=np.int64, count=n_cols)
+    inc, avg_inc = cache.incumbent(model, block)
     obj_norm = float(np.linalg.norm(obj))
     obj_norm = obj_norm if obj_norm > 0 else 1.0
     if cache.obj_norm != obj_norm:  # first call (or a changed objective): cosines are stale
         cache.rows.clear()
         cache.edges = None
-        cache.last_rows, cache.last_entries = [], []
+        cache.last_rows, cache.last_row_block = [], None
         cache.obj_norm = obj_norm
     has_lb = lb > -inf
     has_ub = ub < inf
@@ -215,29 +276,24 @@ def extract_state(model: pyscipopt.Model, cache: _LPCache | None = None) -> Bipa
     var_feats[:, 16] = _signed_log(sol)
     var_feats[:, 17] = _signed_log(inc)
     var_feats[:, 18] = _signed_log(avg_inc)
-    names = tuple(entry[3] for entry in static)
 
     cons_feats, edge_index, edge_feats = _constraint_part(model, rows, obj, cache, inf, n_lps)
-    return BipartiteState(var_feats, cons_feats, edge_index, edge_feats, names)
+    return BipartiteState(var_feats, cons_feats, edge_index, edge_feats, block.names)
 
 
 def _constraint_part(model: pyscipopt.Model, rows: list[Any], obj: np.ndarray, cache: _LPCache,
                      inf: float, n_lps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Constraint features (one per finite row side) and the edges of the node's LP rows."""
-    entries = cache.row_entries(rows, obj)
-    kept = [i for i, (_, entry) in enumerate(entries) if entry[2] > 0 and entry[0].size]
-    activity = model.getRowLPActivity
-    dual_sol = model.getRowDualSol
-    dyn = np.array([(rows[i].getRhs(), rows[i].getLhs(), activity(rows[i]), dual_sol(rows[i]),
-                     rows[i].getAge()) for i in kept], dtype=np.float64).reshape(len(kept), 5)
-    if not kept:
+    block = cache.row_block(rows, obj)
+    if not block.kept:
         return (np.zeros((0, len(CONS_FEATURES)), dtype=np.float32),
                 np.zeros((2, 0), dtype=np.int64), np.zeros((0, 1), dtype=np.float32))
-    rhs, lhs, act, dual, row_age = dyn.T
-    statics = [entries[i][1] for i in kept]
-    norm = np.fromiter((e[2] for e in statics), dtype=np.float64, count=len(kept))
-    const = np.fromiter((e[3] for e in statics), dtype=np.float64, count=len(kept))
-    cosine = np.fromiter((e[4] for e in statics), dtype=np.float64, count=len(kept))
+    row = type(block.kept[0])
+    rhs, lhs = _read(row.getRhs, block.kept), _read(row.getLhs, block.kept)
+    act, dual = _read(model.getRowLPActivity, block.kept), _read(model.getRowDualSol,
+                                                                  block.kept)
+    row_age = _read(row.getAge, block.kept)
+    norm, const, cosine = block.norm, block.const, block.cosine
     # Every row becomes ``a x <= rhs`` (sign +1) then ``-a x <= -lhs`` (sign -1), finite
     # sides only, in row order.
     side = np.stack([rhs, lhs], axis=1)  # [rows, 2]
@@ -252,18 +308,17 @@ def _constraint_part(model: pyscipopt.Model, rows: list[Any], obj: np.ndarray, c
         row_age[row_of] / (n_lps + 5.0), s * dual[row_of] / (norm[row_of] * cache.obj_norm),
     ], axis=1).astype(np.float32)
 
-    signature = (tuple(entries[i][0] for i in kept), finite.tobytes())
-    if cache.edges is not None and cache.edges[0] == signature:
-        return cons_feats, cache.edges[1][0], cache.edges[1][1]
-    sizes = np.fromiter((e[0].size for e in statics), dtype=np.int64, count=len(kept))
-    counts = sizes[row_of]
-    edge_cons = np.repeat(np.arange(row_of.size), counts)
+    finite_key = finite.tobytes()
+    if cache.edges is not None and cache.edges[0] is block and cache.edges[1] == finite_key:
+        return cons_feats, cache.edges[2][0], cache.edges[2][1]
+    statics = block.statics
+    edge_cons = np.repeat(np.arange(row_of.size), block.sizes[row_of])
     edge_vars = np.concatenate([statics[r][0] for r in row_of])
     edge_vals = np.concatenate([sign_ * statics[r][1] / statics[r][2]
                                 for r, sign_ in zip(row_of, s, strict=True)])
     edge_index = np.stack([edge_cons, edge_vars])
     edge_feats = edge_vals.astype(np.float32)[:, None]
-    cache.edges = (signature, (edge_index, edge_feats, counts))
+    cache.edges = (block, finite_key, (edge_index, edge_feats))
     return cons_feats, edge_index, edge_feats
 
 
