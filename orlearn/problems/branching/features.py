@@ -108,9 +108,9 @@ class _ColumnBlock:
 
 @dataclass
 class _RowBlock:
-    """Static data of one LP row list: the rows with nonzeros (``kept``, their positions in
-    the list), with their column positions and coefficients, norm, constant, objective
-    cosine and nonzero count."""
+    """Static data of one LP row list: ``kept``, the rows with a positive norm and at least
+    one LP column, in list order, and per kept row its LP column positions and coefficients
+    (``statics``), norm, constant, objective cosine and number of LP nonzeros."""
 
     kept: list[Any]
     statics: list[tuple[np.ndarray, np.ndarray, float, float, float]]
