@@ -84,6 +84,29 @@ def test_rezero_layer_masking() -> None:
     torch.testing.assert_close(out[0, :4], layer(x[:, :4])[0])
 
 
+def test_rezero_self_attention_equals_multihead_attention() -> None:
+    """The scaled-dot-product path computes nn.MultiheadAttention's function on its weights."""
+    torch.manual_seed(3)
+    layer = ReZeroEncoderLayer(dim=24, heads=3, ff_dim=16)
+    x = torch.randn(4, 7, 24, requires_grad=True)
+    mask = torch.zeros(4, 7, dtype=torch.bool)
+    mask[1, 5:] = True
+    mask[2, 1:] = True
+    for train in (True, False):
+        layer.train(train)
+        for m in (None, mask):
+            ours = layer.self_attention(x, m)
+            with torch.no_grad():
+                ref, _ = layer.attention(x, x, x, key_padding_mask=m, need_weights=False)
+            real = torch.ones(4, 7, dtype=torch.bool) if m is None else ~m
+            torch.testing.assert_close(ours[real], ref[real], atol=1e-5, rtol=1e-5)
+    # gradients reach the in- and out-projections
+    layer.train()
+    layer.self_attention(x, mask).sum().backward()
+    assert layer.attention.in_proj_weight.grad is not None
+    assert layer.attention.out_proj.weight.grad is not None
+
+
 def test_attention_encoder_masking_matches_unpadded_run() -> None:
     generator = torch.Generator().manual_seed(2)
     torch.manual_seed(2)

@@ -474,6 +474,28 @@ def decode_kp(
     return out
 
 
+def _kp_logits(model: BQPolicy, val: Tensor, wt32: Tensor, cap: Tensor, present: Tensor,
+               active: Tensor) -> Tensor:
+    """Item logits ``[R, n]`` of the ``active`` rows' remaining items (others: ``_NEG``).
+
+    Only the active rows are encoded, each on its present items moved to the front and
+    padded to the longest row: the same outputs as encoding all ``n`` columns with the taken
+    items masked (padded keys take no part in attention), at the cost of the items left.
+    """
+    logits = torch.full(present.shape, _NEG, dtype=torch.float32, device=present.device)
+    rows = active.nonzero().squeeze(1)
+    here = present[rows]
+    m = int(here.sum(dim=1).max())
+    # stable sort of the present flags: the present items first, in their original order
+    cols = torch.sort(here.to(torch.int8), dim=1, descending=True, stable=True).indices[:, :m]
+    kept = _gather(here, cols)
+    tokens = kp_tokens(_gather(val[rows], cols), _gather(wt32[rows], cols), cap[rows].float(),
+                       kept.float())
+    out = model(tokens, ~kept)[..., 0]
+    logits[rows[:, None], cols] = out
+    return logits
+
+
 def _decode_kp_batch(
     model: BQPolicy, values: Tensor, weights: Tensor, capacity: float, beam: int
 ) -> list[np.ndarray]:
@@ -494,7 +516,7 @@ def _decode_kp_batch(
         active = fits.any(dim=1)
         if not bool(active.any()):
             break
-        logits = model(kp_tokens(val, wt32, cap.float(), present.float()), ~present)[..., 0]
+        logits = _kp_logits(model, val, wt32, cap, present, active)
         step_logp = _masked_logp(logits, fits)
         # A finished row (nothing fits) keeps its score: one "stay" action of log-prob 0.
         step_logp = torch.cat([step_logp, torch.where(active, -math.inf, 0.0)[:, None]], dim=1)
