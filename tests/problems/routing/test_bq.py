@@ -200,6 +200,27 @@ def test_kp_padding_equals_removing_the_absent_items():
     assert torch.allclose(full, small, atol=1e-5)
 
 
+def test_kp_decoder_logits_equal_encoding_every_column():
+    """The decoder encodes only active rows on their remaining items; the logits of the
+    items that fit equal those of the full-width, masked encoding."""
+    from orlearn.problems.routing.bq import _kp_logits
+
+    model = tiny_policy("kp", seed=4)
+    gen = torch.Generator().manual_seed(5)
+    values, weights = torch.rand(4, 9, generator=gen), torch.rand(4, 9, generator=gen)
+    present = torch.rand(4, 9, generator=gen) < 0.6
+    present[2] = False  # a row with nothing left
+    cap = torch.tensor([1.2, 0.4, 2.0, 0.05], dtype=torch.float64)
+    fits = present & (weights.double() <= cap[:, None])
+    active = fits.any(dim=1)
+    assert not active.all() and active.any()
+    with torch.no_grad():
+        ours = _kp_logits(model, values, weights, cap, present, active)
+        full = model(kp_tokens(values, weights, cap.float(), present.float()), ~present)[..., 0]
+    assert torch.allclose(ours[fits], full[fits], atol=1e-5)
+    assert (ours[~active] == -1e9).all()
+
+
 # ============================================================================ samplers
 
 
