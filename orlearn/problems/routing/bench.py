@@ -406,8 +406,26 @@ def cvrplib_suite(seed: int = 0, folder: str | None = None) -> Any:
 # ----------------------------------------------------------------------------- report
 
 
+SIZE_BANDS = (100, 200, 500)
+"""Upper node counts of the size bands a file suite's report adds below its all-files rows."""
+
+
+def size_band(n: int) -> str:
+    """The report's size band of an ``n``-node instance: ``n<=100``, ``n101-200``, ..."""
+    low = 1
+    for high in SIZE_BANDS:
+        if n <= high:
+            return f"n<={high}" if low == 1 else f"n{low}-{high}"
+        low = high + 1
+    return f"n>{SIZE_BANDS[-1]}"
+
+
 def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
-    """Per set and method: instances, feasible, mean gap %, time per instance, instances/s."""
+    """Per set and method: instances, feasible, mean gap %, time per instance, instances/s.
+
+    File suites (``routing-tsplib``, ``routing-cvrplib``) get one row per method over all
+    files, then one per size band (:func:`size_band`) with the files of that size.
+    """
     import pandas as pd
 
     from orlearn.bench.report import markdown_table
@@ -418,13 +436,19 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
             continue
         extra = r.get("extra") or {}
         gaps = [g for g in extra.get("gaps", []) if g is not None]
-        rows.append({"set": extra.get("set"), "method": r["method"],
-                     "instances": extra.get("instances", 0),
-                     "feasible": extra.get("feasible_count", 0),
-                     "gap_sum": float(np.sum(gaps)) if gaps else 0.0, "gap_n": len(gaps),
-                     "time": r["time"]})
+        row = {"set": extra.get("set"), "method": r["method"],
+               "instances": extra.get("instances", 0),
+               "feasible": extra.get("feasible_count", 0),
+               "gap_sum": float(np.sum(gaps)) if gaps else 0.0, "gap_n": len(gaps),
+               "time": r["time"]}
+        rows.append(row)
+        if "file" in (r.get("params") or {}) and extra.get("n") is not None:
+            band = size_band(int(extra["n"]))
+            rows.append({**row, "set": f"{row['set']} {band}", "band": band})
     if not rows:
         return "", None
+    bands = [size_band(high) for high in SIZE_BANDS] + [size_band(SIZE_BANDS[-1] + 1)]
+    rows.sort(key=lambda row: bands.index(row["band"]) + 1 if "band" in row else 0)
     frame = pd.DataFrame(rows)
     table = frame.groupby(["set", "method"], sort=False).agg(
         instances=("instances", "sum"), feasible=("feasible", "sum"),
@@ -453,6 +477,7 @@ __all__ = [
     "report",
     "run_task",
     "set_instances",
+    "size_band",
     "tsp_suite",
     "tsplib_suite",
 ]

@@ -178,6 +178,19 @@ def test_cvrp_and_kp_sets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probl
     assert min(outcome.extra["gaps"]) >= -1e-6  # nobody beats the exact / HGS reference here
 
 
+def test_size_bands_of_file_suite_reports() -> None:
+    assert [bench.size_band(n) for n in (5, 100, 101, 200, 201, 500, 501, 1001)] == [
+        "n<=100", "n<=100", "n101-200", "n101-200", "n201-500", "n201-500", "n>500", "n>500"]
+    records = [{"status": "ok", "method": "lkh", "time": 1.0, "params": {"file": f"f{n}"},
+                "extra": {"set": "s", "n": n, "gaps": [gap], "instances": 1,
+                          "feasible_count": 1}}
+               for n, gap in ((600, 3.0), (50, 1.0), (70, 2.0))]
+    _, table = bench.report(records)
+    assert list(table["set"]) == ["s", "s n<=100", "s n>500"]
+    assert list(table["mean_gap_pct"]) == pytest.approx([2.0, 1.5, 3.0])
+    assert list(table["instances"]) == [3, 2, 1]
+
+
 def test_registered_suites_have_the_issue_sizes() -> None:
     suite = get_suite("routing-tsp")
     counts: dict[str, int] = {}
@@ -207,6 +220,12 @@ def test_file_suite_reads_a_folder_with_optima(tmp_path: Path) -> None:
     lkh = next(t for t in suite.tasks if t.method == "lkh")
     outcome = bench.run_task(lkh)
     assert outcome.objective == pytest.approx(4150.0) and outcome.feasible
+    record = {"status": "ok", "method": "lkh", "time": outcome.time,
+              "params": lkh.params, "extra": outcome.extra}
+    text, table = bench.report([record])
+    # a file suite's report has the all-files row, then the file's size band (30 nodes)
+    assert list(table["set"]) == ["routing-tsplib", "routing-tsplib n<=100"]
+    assert "routing-tsplib n<=100" in text
     with pytest.raises(InvalidInstanceError, match="optima.csv"):
         (folder / "optima.csv").unlink()
         get_suite("routing-tsplib", folder=folder)
