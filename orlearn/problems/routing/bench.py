@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -372,11 +373,16 @@ def _file_suite(name: str, folder: str | os.PathLike[str] | None, default: Path,
                                    "pass --folder with TSPLIB/CVRPLIB files")
     optima = _read_optima(root)
     tasks = []
+    skipped = []
     for path in sorted(root.glob(pattern)):
         stem = path.name.split(".")[0]
         if stem not in optima:
             continue
-        inst = read_instance(path)
+        try:
+            inst = read_instance(path)
+        except InvalidInstanceError as err:  # e.g. FIXED_EDGES_SECTION: another problem
+            skipped.append(f"{path.name} ({err.field})")
+            continue
         if inst.n > max_n or (coords_only and (inst.coords is None
                                                or inst.edge_weight_type == "EXPLICIT")):
             continue
@@ -388,7 +394,12 @@ def _file_suite(name: str, folder: str | os.PathLike[str] | None, default: Path,
                                       "problem": kind}))
     if not tasks:
         raise InvalidInstanceError("folder", f"no {pattern} files with known optima in {root}")
-    return _suite(name, f"{pattern} files of {root} against their known optima", tasks)
+    description = f"{pattern} files of {root} against their known optima"
+    if skipped:
+        note = f"skipped {len(skipped)} unsupported file(s): {', '.join(skipped)}"
+        warnings.warn(f"{name}: {note}", stacklevel=3)
+        description += f"; {note}"
+    return _suite(name, description, tasks)
 
 
 def tsplib_suite(seed: int = 0, folder: str | None = None) -> Any:

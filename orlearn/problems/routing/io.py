@@ -9,7 +9,8 @@ Formats and conventions:
   ``CEIL_2D``, ``ATT``, ``GEO``, ``EXACT_2D`` (LKH's unrounded Euclidean, used for our
   generated instances) and ``EXPLICIT`` with every TSPLIB matrix ``EDGE_WEIGHT_FORMAT``.
   Distances are in the file's own units (TSPLIB integers for the rounded types, kilometres
-  for ``GEO``, unit-square lengths for generated instances).
+  for ``GEO``, unit-square lengths for generated instances). A ``FIXED_EDGES_SECTION``
+  (required edges, as in ``linhp318``) is rejected rather than ignored.
 * **CVRPLIB** (``.vrp``): TSPLIB plus ``CAPACITY``, ``DEMAND_SECTION`` and ``DEPOT_SECTION``
   (node ids ending with ``-1``). Exactly one depot is supported; it becomes our node 0 and the
   other nodes keep their file order (so with the usual depot-first files, file node ``i`` is
@@ -506,6 +507,12 @@ def _check_type(parsed: _TsplibFile, allowed: tuple[str, ...], reader: str) -> s
 
 def _tsp_from(parsed: _TsplibFile) -> TSPInstance:
     _check_type(parsed, ("TSP", "ATSP"), "read_tsplib")
+    if "FIXED_EDGES_SECTION" in parsed.sections:
+        # e.g. TSPLIB's linhp318: lin318 with edge 1-214 fixed, whose listed optimum (41,345)
+        # is that of a Hamiltonian path; a plain tour would be scored against the wrong problem
+        raise parsed.error(
+            "FIXED_EDGES_SECTION", "fixed (required) edges are not supported",
+            "remove the section to solve the plain TSP, whose optimum differs")
     n = _dimension(parsed, 3)
     ewt = _edge_weight_type(parsed)
     coords, distances = _geometry(parsed, n, ewt)

@@ -226,6 +226,16 @@ def test_file_suite_reads_a_folder_with_optima(tmp_path: Path) -> None:
     # a file suite's report has the all-files row, then the file's size band (30 nodes)
     assert list(table["set"]) == ["routing-tsplib", "routing-tsplib n<=100"]
     assert "routing-tsplib n<=100" in text
+    fixed = (EXAMPLES / "orlearn30.tsp").read_text().replace(
+        "NODE_COORD_SECTION", "FIXED_EDGES_SECTION\n1 2\n-1\nNODE_COORD_SECTION")
+    (folder / "fixed30.tsp").write_text(fixed)
+    (folder / "optima.csv").write_text(
+        "name,optimum,source\norlearn30,4150,test\nfixed30,4000,test\n")
+    with pytest.warns(UserWarning, match=r"skipped 1 unsupported file\(s\): fixed30.tsp "
+                                         r"\(FIXED_EDGES_SECTION\)"):
+        again = get_suite("routing-tsplib", folder=folder)
+    assert [t.task_id for t in again.tasks] == [t.task_id for t in suite.tasks]
+    assert "skipped 1" in again.description
     with pytest.raises(InvalidInstanceError, match="optima.csv"):
         (folder / "optima.csv").unlink()
         get_suite("routing-tsplib", folder=folder)

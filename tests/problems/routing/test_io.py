@@ -346,6 +346,11 @@ BERLIN_HEAD = "NAME: b\nTYPE: TSP\nDIMENSION: 52\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE
         (SMALL_TSP.replace("DIMENSION: 4", "DIMENSION: 4\nDIMENSION: 5"), "given twice"),
         ("", "path: the file is empty"),
         ('{"values": [1]}', "expected 'KEY : value'"),
+        (  # as in TSPLIB's linhp318: the listed optimum is not a plain tour's
+            SMALL_TSP.replace("NODE_COORD_SECTION",
+                              "FIXED_EDGES_SECTION\n1 3\n-1\nNODE_COORD_SECTION"),
+            "FIXED_EDGES_SECTION: fixed .*not supported",
+        ),
     ],
 )
 def test_bad_tsp_files(tmp_path: Path, text: str, match: str) -> None:
