@@ -19,6 +19,7 @@ the parent folder; ``orlearn bench routing-tsplib --folder ../shared/data/tsplib
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import time
@@ -423,12 +424,10 @@ SIZE_BANDS = (100, 200, 500)
 
 def size_band(n: int) -> str:
     """The report's size band of an ``n``-node instance: ``n<=100``, ``n101-200``, ..."""
-    low = 1
-    for high in SIZE_BANDS:
-        if n <= high:
-            return f"n<={high}" if low == 1 else f"n{low}-{high}"
-        low = high + 1
-    return f"n>{SIZE_BANDS[-1]}"
+    i = bisect.bisect_left(SIZE_BANDS, n)
+    if i == len(SIZE_BANDS):
+        return f"n>{SIZE_BANDS[-1]}"
+    return f"n<={SIZE_BANDS[0]}" if i == 0 else f"n{SIZE_BANDS[i - 1] + 1}-{SIZE_BANDS[i]}"
 
 
 def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
@@ -454,12 +453,12 @@ def report(records: list[dict[str, Any]]) -> tuple[str, Any]:
                "time": r["time"]}
         rows.append(row)
         if "file" in (r.get("params") or {}) and extra.get("n") is not None:
-            band = size_band(int(extra["n"]))
-            rows.append({**row, "set": f"{row['set']} {band}", "band": band})
+            n = int(extra["n"])
+            rows.append({**row, "set": f"{row['set']} {size_band(n)}",
+                         "order": bisect.bisect_left(SIZE_BANDS, n) + 1})
     if not rows:
         return "", None
-    bands = [size_band(high) for high in SIZE_BANDS] + [size_band(SIZE_BANDS[-1] + 1)]
-    rows.sort(key=lambda row: bands.index(row["band"]) + 1 if "band" in row else 0)
+    rows.sort(key=lambda row: row.get("order", 0))  # all-files rows, then band by band
     frame = pd.DataFrame(rows)
     table = frame.groupby(["set", "method"], sort=False).agg(
         instances=("instances", "sum"), feasible=("feasible", "sum"),
