@@ -381,8 +381,8 @@ def _file_suite(name: str, folder: str | os.PathLike[str] | None, default: Path,
             continue
         try:
             inst = read_instance(path)
-        except InvalidInstanceError as err:  # e.g. FIXED_EDGES_SECTION: another problem
-            skipped.append(f"{path.name} ({err.field})")
+        except InvalidInstanceError as err:  # another problem (FIXED_EDGES_SECTION) or malformed
+            skipped.append(f"{path.name} ({err})")
             continue
         if inst.n > max_n or (coords_only and (inst.coords is None
                                                or inst.edge_weight_type == "EXPLICIT")):
@@ -397,7 +397,8 @@ def _file_suite(name: str, folder: str | os.PathLike[str] | None, default: Path,
         raise InvalidInstanceError("folder", f"no {pattern} files with known optima in {root}")
     description = f"{pattern} files of {root} against their known optima"
     if skipped:
-        note = f"skipped {len(skipped)} unsupported file(s): {', '.join(skipped)}"
+        note = (f"skipped {len(skipped)} file(s) the reader rejects (unsupported or malformed): "
+                f"{'; '.join(skipped)}")
         warnings.warn(f"{name}: {note}", stacklevel=3)
         description += f"; {note}"
     return _suite(name, description, tasks)

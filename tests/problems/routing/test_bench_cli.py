@@ -231,11 +231,21 @@ def test_file_suite_reads_a_folder_with_optima(tmp_path: Path) -> None:
     (folder / "fixed30.tsp").write_text(fixed)
     (folder / "optima.csv").write_text(
         "name,optimum,source\norlearn30,4150,test\nfixed30,4000,test\n")
-    with pytest.warns(UserWarning, match=r"skipped 1 unsupported file\(s\): fixed30.tsp "
-                                         r"\(FIXED_EDGES_SECTION\)"):
+    with pytest.warns(UserWarning, match=r"skipped 1 file\(s\) the reader rejects "
+                                         r"\(unsupported or malformed\): fixed30.tsp "
+                                         r"\(FIXED_EDGES_SECTION: "):
         again = get_suite("routing-tsplib", folder=folder)
     assert [t.task_id for t in again.tasks] == [t.task_id for t in suite.tasks]
     assert "skipped 1" in again.description
+    # a truncated file is skipped too, and the warning says why (the reader's message)
+    lines = (EXAMPLES / "orlearn30.tsp").read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if line.startswith("NODE_COORD_SECTION")) + 5
+    (folder / "cut30.tsp").write_text("\n".join(lines[:cut]) + "\n")
+    (folder / "optima.csv").write_text(
+        "name,optimum,source\norlearn30,4150,test\nfixed30,4000,test\ncut30,4000,test\n")
+    with pytest.warns(UserWarning, match=r"skipped 2 file\(s\).*cut30.tsp \(NODE_COORD_SECTION"):
+        again = get_suite("routing-tsplib", folder=folder)
+    assert [t.task_id for t in again.tasks] == [t.task_id for t in suite.tasks]
     with pytest.raises(InvalidInstanceError, match="optima.csv"):
         (folder / "optima.csv").unlink()
         get_suite("routing-tsplib", folder=folder)
