@@ -20,10 +20,14 @@ the parent folder; ``orlearn bench routing-tsplib --folder ../shared/data/tsplib
 from __future__ import annotations
 
 import bisect
+import contextlib
+import hashlib
 import json
 import os
+import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,32 +124,68 @@ def set_instances(params: dict[str, Any]) -> list[Any]:
     raise ConfigError(f"unknown routing problem {problem!r}")
 
 
+def _stored_costs(path: Path, method: str, options: dict[str, Any]) -> list[float] | None:
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored.get("method") == method and stored.get("options") == options:
+            return [float(c) for c in stored["costs"]]
+    return None
+
+
+@contextlib.contextmanager
+def _chunk_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock named after ``path`` (in the temp folder; POSIX ``flock``).
+
+    Parallel workers on one machine then compute a chunk's reference once: the suites list
+    every method of a chunk together, so two workers often start on one chunk at once; the
+    second waits and reads the stored costs. Without ``fcntl`` (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "orlearn-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"reference-{digest}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_references(params: dict[str, Any], instances: list[Any] | None = None) -> list[float]:
-    """Reference costs of a chunk: read from the store, else computed once and stored."""
+    """Reference costs of a chunk: read from the store, else computed once and stored
+    (under a per-chunk lock, so parallel workers on one machine do not compute it twice)."""
     from orlearn.problems.routing.baselines import solve
 
     folder = reference_dir() / f"{params['set']}-s{params['seed']}"
     path = folder / f"{params['start']:05d}-{params['stop']:05d}.json"
     method, options = params["reference_method"], params["reference_options"]
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored.get("method") == method and stored.get("options") == options:
-            return [float(c) for c in stored["costs"]]
-    instances = instances if instances is not None else set_instances(params)
-    started = time.perf_counter()
-    costs = []
-    for inst in instances:
-        sol = solve(inst, method, **options)
-        if not sol.feasible:
-            raise InvalidInstanceError("reference", f"{method} failed on {inst.name}")
-        costs.append(sol.objective)
-    record = {"set": params["set"], "seed": params["seed"], "start": params["start"],
-              "stop": params["stop"], "method": method, "options": options, "costs": costs,
-              "seconds": time.perf_counter() - started}
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)
+    costs = _stored_costs(path, method, options)
+    if costs is not None:
+        return costs
+    with _chunk_lock(path):
+        costs = _stored_costs(path, method, options)  # another worker may have stored it
+        if costs is not None:
+            return costs
+        instances = instances if instances is not None else set_instances(params)
+        started = time.perf_counter()
+        costs = []
+        for inst in instances:
+            sol = solve(inst, method, **options)
+            if not sol.feasible:
+                raise InvalidInstanceError("reference", f"{method} failed on {inst.name}")
+            costs.append(sol.objective)
+        record = {"set": params["set"], "seed": params["seed"], "start": params["start"],
+                  "stop": params["stop"], "method": method, "options": options,
+                  "costs": costs, "seconds": time.perf_counter() - started}
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, path)
     return costs
 
 

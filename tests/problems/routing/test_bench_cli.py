@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +165,30 @@ def test_set_tasks_store_references_once_and_score_methods(
     assert stored[0].stat().st_mtime_ns == mtime  # read, not recomputed
     text, table = bench.report(records)
     assert "mean gap" in text and set(table["method"]) == {"lkh", "insertion", "bq-greedy"}
+
+
+def test_parallel_workers_compute_a_chunk_reference_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers starting on one chunk: the second waits for the first's stored costs."""
+    from orlearn.problems.routing import baselines
+
+    monkeypatch.setattr(bench, "reference_dir", lambda: tmp_path / "refs")
+    real_solve = baselines.solve
+    calls = []
+
+    def slow_solve(instance, method, **options):
+        calls.append(instance.name)
+        time.sleep(0.05)
+        return real_solve(instance, method, **options)
+
+    monkeypatch.setattr(baselines, "solve", slow_solve)
+    params = _tiny_params("tsp", 10, 6, 0, 3)
+    with ThreadPoolExecutor(2) as pool:  # flock: two open files conflict even in one process
+        first, second = pool.map(bench.ensure_references, [params, params])
+    assert first == second and len(first) == 3
+    assert sorted(calls) == sorted(f"tsp10-s7-{i}" for i in range(3))  # once each, not twice
+    assert [p.name for p in (tmp_path / "refs" / "tsp10-s7").iterdir()] == ["00000-00003.json"]
 
 
 @pytest.mark.parametrize(("problem", "n", "method"), [("cvrp", 8, "savings"),
