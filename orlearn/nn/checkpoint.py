@@ -90,8 +90,10 @@ def _orlearn_version() -> str:
         return "unknown"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a crash never leaves half a file."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a unique temporary file in its folder (fsynced, then
+    renamed), so a crash never leaves half a file and concurrent writers never share a temp
+    file. Used for checkpoints and for the small JSON stores of the problem modules."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -154,8 +156,8 @@ def write_tensor_pair(
     weights_info.setdefault("n_parameters", sum(t.numel() for t in flat.values()))
     document = {**document, "weights": weights_info}
     text = to_json_text(document)
-    _atomic_write(weights_file, blob)
-    _atomic_write(json_file, text.encode("utf-8"))
+    atomic_write(weights_file, blob)
+    atomic_write(json_file, text.encode("utf-8"))
     return weights_file.with_suffix("")
 
 
@@ -323,7 +325,7 @@ def update_metadata(path: str | os.PathLike[str], updates: Mapping[str, Any]) ->
         raise CheckpointError(f"no checkpoint JSON {json_file} (check the path)")
     document = _read_document(json_file)
     document["metadata"] = {**(document.get("metadata") or {}), **dict(updates)}
-    _atomic_write(json_file, to_json_text(document, "metadata").encode("utf-8"))
+    atomic_write(json_file, to_json_text(document, "metadata").encode("utf-8"))
     return json_file.with_suffix("")
 
 
@@ -545,6 +547,7 @@ def build_from_config(
 
 __all__ = [
     "FORMAT_VERSION",
+    "atomic_write",
     "build_from_config",
     "check_state_dict",
     "checkpoint_paths",
