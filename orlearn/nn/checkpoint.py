@@ -35,7 +35,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 from torch import Tensor, nn
 
+from orlearn._files import atomic_write  # re-exported: part of this module's API
 from orlearn.errors import CheckpointError, ConfigError
 from orlearn.nn.layers import count_parameters
 
@@ -88,23 +88,6 @@ def _orlearn_version() -> str:
         return _dist_version("orlearn")
     except Exception:
         return "unknown"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a unique temporary file in its folder (fsynced, then
-    renamed), so a crash never leaves half a file and concurrent writers never share a temp
-    file. Used for checkpoints and for the small JSON stores of the problem modules."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _json_default(value: Any) -> Any:

@@ -127,6 +127,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from orlearn._files import atomic_write
 from orlearn.errors import ConfigError, InvalidInstanceError
 from orlearn.solvers._common import captured_output, first_error_line, problem_suffix
 from orlearn.solvers.scip import make_scip_model, read_scip, solve_scip
@@ -842,8 +843,6 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from orlearn.nn.checkpoint import atomic_write
-
     atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 

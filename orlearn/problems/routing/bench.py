@@ -159,7 +159,7 @@ def _chunk_lock(path: Path) -> Iterator[None]:
 def ensure_references(params: dict[str, Any], instances: list[Any] | None = None) -> list[float]:
     """Reference costs of a chunk: read from the store, else computed once and stored
     (under a per-chunk lock, so parallel workers on one machine do not compute it twice)."""
-    from orlearn.nn.checkpoint import atomic_write
+    from orlearn._files import atomic_write
     from orlearn.problems.routing.baselines import solve
 
     folder = reference_dir() / f"{params['set']}-s{params['seed']}"

@@ -18,6 +18,7 @@ rerun with other parameters into the same folder is refused.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from orlearn._files import atomic_write
 from orlearn.errors import ConfigError, InvalidInstanceError
 
 logger = logging.getLogger(__name__)
@@ -96,9 +98,9 @@ def label_chunk(
 def _label_job(job: tuple[str, int, int, int, float, str]) -> str:
     problem, n, count, seed, time_limit, path = job
     arrays = label_chunk(problem, n, count, seed, time_limit)
-    tmp = Path(path).with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write(Path(path), buffer.getvalue())
     return path
 
 
