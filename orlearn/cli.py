@@ -134,7 +134,12 @@ def bench(
     only: Annotated[str | None, typer.Option(
         help="Run only some tasks: a comma-separated list of methods and/or instances "
              "(e.g. 'mlp,gnn' or 'mlp,inst_a,inst_b': those methods on those instances); the "
-             "report still covers every stored result of the suite.")
+             "report still covers every stored result of the suite; globs such as "
+             "'setcover-medium-*' match several names).")
+    ] = None,
+    only_seeds: Annotated[str | None, typer.Option(
+        help="Run only tasks with these run seeds, comma-separated (a branching solve's SCIP "
+             "seed, a training run's agent seed; not --seed).")
     ] = None,
 ) -> None:
     """Run a benchmark suite, resuming from stored results, and print its table."""
@@ -152,23 +157,9 @@ def bench(
         store_path.unlink()
     typer.echo(f"suite {built.name}: {len(built)} tasks, results in {out / built.name}")
     to_run = built
-    if only is not None:
-        from orlearn.bench.tasks import Suite
-
-        wanted = {name.strip() for name in only.split(",") if name.strip()}
-        methods_wanted = wanted & {t.method for t in built.tasks}
-        instances_wanted = wanted & {t.instance for t in built.tasks}
-        all_known = bool(wanted) and wanted <= methods_wanted | instances_wanted
-        chosen = [t for t in built.tasks if all_known
-                  and (not methods_wanted or t.method in methods_wanted)
-                  and (not instances_wanted or t.instance in instances_wanted)]
-        if not chosen:
-            methods = sorted({t.method for t in built.tasks})
-            raise ConfigError(f"--only {only!r} matches no task of suite {built.name!r} (each "
-                              f"name must be one of its methods or instances); its methods "
-                              f"are {', '.join(methods)}")
-        to_run = Suite(built.name, chosen, built.description)
-        typer.echo(f"running {len(chosen)} of them (--only {only})")
+    if only is not None or only_seeds is not None:
+        to_run = built.select(only, _int_list(only_seeds, "--only-seeds"))
+        typer.echo(f"running {len(to_run)} of them")
     summary = run_suite(to_run, out, executor=executor, workers=workers,
                         retry_failed=retry_failed, ray_address=ray_address, progress=progress)
     tasks, table = write_reports(built, summary.out_dir)
@@ -186,6 +177,20 @@ def bench(
         typer.echo("interrupted: finished tasks are stored; run the same command to resume",
                    err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _int_list(text: str | None, field: str) -> list[int] | None:
+    """``"0,2"`` -> ``[0, 2]``; None stays None; anything else is a one-line ConfigError."""
+    if text is None:
+        return None
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{field}: expected comma-separated integers such as '0,1', "
+                          f"got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{field}: give at least one integer, e.g. '0'")
+    return values
 
 
 def _register_problem_commands() -> None:

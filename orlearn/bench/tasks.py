@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,58 @@ class Suite:
 
     def __len__(self) -> int:
         return len(self.tasks)
+
+    def select(self, only: str | Sequence[str] | None = None,
+               seeds: Sequence[int] | None = None) -> Suite:
+        """The sub-suite of some tasks, in the suite's order (same name, same task ids).
+
+        ``only``: method and/or instance names (a comma-separated string or a list); shell
+        globs such as ``setcover-medium-test-*`` match several. A task is kept when its
+        method matches one of the method names (or none was given) and its instance one of
+        the instance names (or none was given). ``seeds``: keep only tasks with these run
+        seeds (``Task.seed``: the SCIP seed of a branching solve, the agent seed of a training
+        run; not the suite's instance seed).
+
+        Raises:
+            ConfigError: a name or pattern that matches no method or instance, or nothing
+                left to run.
+        """
+        import fnmatch
+
+        tasks = self.tasks
+        if only is not None:
+            wanted = [n.strip() for n in (only.split(",") if isinstance(only, str) else only)
+                      if n.strip()]
+            methods = sorted({t.method for t in tasks})
+            instances = list(dict.fromkeys(t.instance for t in tasks))
+            if not wanted:
+                raise ConfigError("--only: give at least one method or instance name")
+            method_names: set[str] = set()
+            instance_names: set[str] = set()
+            for name in wanted:
+                hit_m = set(fnmatch.filter(methods, name))
+                hit_i = set(fnmatch.filter(instances, name))
+                if not hit_m and not hit_i:
+                    raise ConfigError(
+                        f"--only: {name!r} matches no method or instance of suite "
+                        f"{self.name!r} (use its exact names or a glob like 'name-*'); its "
+                        f"methods are {', '.join(methods)}")
+                method_names |= hit_m
+                instance_names |= hit_i
+            tasks = [t for t in tasks
+                     if (not method_names or t.method in method_names)
+                     and (not instance_names or t.instance in instance_names)]
+        if seeds is not None:
+            keep = {int(s) for s in seeds}
+            tasks = [t for t in tasks if t.seed in keep]
+        if not tasks:
+            run_seeds = sorted({t.seed for t in self.tasks})
+            raise ConfigError(
+                f"--only {only!r} with --only-seeds "
+                f"{sorted(seeds) if seeds is not None else 'any'} matches no task of suite "
+                f"{self.name!r} (a named method must run on a named instance; the suite's "
+                f"run seeds are {run_seeds})")
+        return Suite(self.name, list(tasks), self.description)
 
 
 def gap(objective: float | None, reference: float | None, sense: str = "min") -> float | None:

@@ -295,6 +295,29 @@ def test_cli_bench_only_runs_the_chosen_tasks_then_the_rest(tmp_path: Path) -> N
     assert [(r["instance"], r["method"]) for r in records] == [("t2", "b"), ("t1", "a")]
     rest = _orlearn("bench", str(suite_file), *common)
     assert rest.returncode == 0 and "ran 1, reused 2" in rest.stdout
-    for bad in ("zzz", "a,zzz", "b,t0"):  # unknown name; known method on no such instance
+    for bad in ("zzz", "a,zzz"):  # a name that is neither a method nor an instance
         none = _orlearn("bench", str(suite_file), "--only", bad, *common)
-        assert none.returncode == 2 and "matches no task" in none.stderr
+        assert none.returncode == 2 and "'zzz' matches no method or instance" in none.stderr
+    none = _orlearn("bench", str(suite_file), "--only", "b,t0", *common)  # b does not run on t0
+    assert none.returncode == 2 and "matches no task" in none.stderr
+    for bad_seeds in ("x", ","):
+        none = _orlearn("bench", str(suite_file), "--only-seeds", bad_seeds, *common)
+        assert none.returncode == 2 and "--only-seeds" in none.stderr
+
+
+def test_suite_select_globs_and_run_seeds() -> None:
+    tasks = [Task("selftest", f"{fam}-{i}", method, seed=s, params={"value": 1.0})
+             for fam in ("sc", "ca") for i in range(3) for s in (0, 1) for method in ("x", "y")]
+    suite = Suite("s", tasks)
+    picked = suite.select("sc-*", seeds=[1])
+    assert [(t.instance, t.method, t.seed) for t in picked.tasks] == [
+        (f"sc-{i}", m, 1) for i in range(3) for m in ("x", "y")]
+    assert picked.name == "s" and {t.task_id for t in picked.tasks} <= {t.task_id for t in tasks}
+    assert [t.instance for t in suite.select(["y", "ca-[02]"]).tasks] == ["ca-0"] * 2 + ["ca-2"] * 2
+    assert len(suite.select(seeds=[0])) == 12 and len(suite.select("x")) == 12
+    with pytest.raises(ConfigError, match="'zz-\\*' matches no method or instance"):
+        suite.select("zz-*")
+    with pytest.raises(ConfigError, match="run seeds are \\[0, 1\\]"):
+        suite.select("x", seeds=[7])
+    with pytest.raises(ConfigError, match="at least one"):
+        suite.select(" , ")
