@@ -149,11 +149,13 @@ class Suite:
             tasks = [t for t in tasks if t.seed in keep]
         if not tasks:
             run_seeds = sorted({t.seed for t in self.tasks})
+            asked = " with ".join(
+                part for part in (f"--only {only!r}" if only is not None else "",
+                                  f"--only-seeds {sorted(seeds)}" if seeds is not None else "")
+                if part)
             raise ConfigError(
-                f"--only {only!r} with --only-seeds "
-                f"{sorted(seeds) if seeds is not None else 'any'} matches no task of suite "
-                f"{self.name!r} (a named method must run on a named instance; the suite's "
-                f"run seeds are {run_seeds})")
+                f"{asked} matches no task of suite {self.name!r} (a named method must run on "
+                f"a named instance; the suite's run seeds are {run_seeds})")
         return Suite(self.name, list(tasks), self.description)
 
 

@@ -89,8 +89,9 @@ def collect_samples(
         raise InvalidInstanceError("files", "no instance files to sample from",
                                    fix="generate a distribution first (orlearn generate "
                                    "branching)")
-    if n_samples < 1 or workers < 1:
-        raise ConfigError("n_samples and workers must be >= 1")
+    for field, value in (("n_samples (--samples)", n_samples), ("workers", workers)):
+        if value < 1:
+            raise ConfigError(f"{field}: must be >= 1, got {value}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     done = _finished(out)

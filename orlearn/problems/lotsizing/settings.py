@@ -228,6 +228,8 @@ def configuration(name: str, seed: int = 0, **options: Any) -> LotSizingSetting:
     (items x machines), drawn with ``seed``."""
     if name not in CONFIGURATIONS:
         raise ConfigError(f"unknown lot-sizing configuration {name!r}; choose one of "
-                          f"{', '.join(CONFIGURATIONS)}")
+                          f"{', '.join(CONFIGURATIONS)} (or pass your own system as a setting "
+                          f"JSON file: --setting-file in the CLI, LotSizingSetting.load in "
+                          f"Python)")
     items, machines = CONFIGURATIONS[name]
     return generate(items, machines, seed, name=f"lotsizing_{name}", **options)

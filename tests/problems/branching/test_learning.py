@@ -367,6 +367,10 @@ def test_sampling_instances_solved_at_the_root_is_an_error(tmp_path: Path) -> No
     path = write_instance(build_instance("vertexcover", "tiny", seed=0), tmp_path / "vc.mps")
     with pytest.raises(InvalidInstanceError, match="without branching"):
         collect_samples([path], tmp_path / "s", 5, time_limit=10, progress=False)
+    for bad, field in (({"n_samples": 0}, "n_samples \\(--samples\\): must be >= 1, got 0"),
+                       ({"n_samples": 5, "workers": 0}, "workers: must be >= 1, got 0")):
+        with pytest.raises(ConfigError, match=field):
+            collect_samples([path], tmp_path / "s", **bad)
 
 
 def test_report_of_imitation_tasks() -> None:

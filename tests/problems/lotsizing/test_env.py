@@ -148,7 +148,7 @@ def test_generator_follows_the_study_and_round_trips(tmp_path) -> None:
     loaded = LotSizingSetting.load(path)
     assert loaded == s
     assert configuration("20x10", seed=7) == configuration("20x10", seed=7)
-    with pytest.raises(ConfigError, match="configuration"):
+    with pytest.raises(ConfigError, match="configuration .9x9.*--setting-file"):
         configuration("9x9")
 
 
