@@ -135,7 +135,7 @@ def bench(
         help="Run only some tasks: a comma-separated list of methods and/or instances "
              "(e.g. 'mlp,gnn' or 'mlp,inst_a,inst_b': those methods on those instances); the "
              "report still covers every stored result of the suite; globs such as "
-             "'setcover-medium-*' match several names).")
+             "'setcover-medium-*' match several names.")
     ] = None,
     only_seeds: Annotated[str | None, typer.Option(
         help="Run only tasks with these run seeds, comma-separated (a branching solve's SCIP "
